@@ -1,0 +1,172 @@
+"""Load and validate the YAML configuration of a run."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from evidencekit.errors import ConfigError
+from evidencekit.timeutil import TimestampError, zone
+
+FRAMEWORKS = ("iso27001-2022", "soc2-2017")
+
+
+class _Strict(BaseModel):
+    """A config section: unknown keys and wrong types are errors."""
+
+    model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
+
+
+class SecretRef(_Strict):
+    """A secret that is read from an environment variable at run time."""
+
+    env: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+    def resolve(self) -> str:
+        """Read the secret; raise if the variable is not set."""
+        value = os.environ.get(self.env)
+        if not value:
+            raise ConfigError(f"environment variable {self.env} is not set")
+        return value
+
+
+class Period(_Strict):
+    """The audit period: inclusive dates in a named time zone."""
+
+    start: date
+    end: date
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zone(value)
+        except TimestampError as err:
+            raise ValueError(str(err)) from err
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Period:
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+
+class ExportSource(_Strict):
+    """A source read from a folder of the system's own export files."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    type: Literal["octopus", "servicenow"]
+    path: Path
+
+
+class PolicySettings(_Strict):
+    """Parameters the policies read."""
+
+    privileged_allowlist: list[str] = Field(default_factory=list)
+    api_key_max_days: int = Field(default=365, ge=1, le=36500)
+    inactivity_days: int = Field(default=90, ge=1, le=3650)
+    backup_runbooks: list[str] = Field(default_factory=list)
+    emergency_review_days: int = Field(default=5, ge=0, le=365)
+
+
+class RegorusEngineConfig(_Strict):
+    """Evaluate in-process with regorus (the default)."""
+
+    type: Literal["regorus"] = "regorus"
+
+
+class OpaEngineConfig(_Strict):
+    """Evaluate on a running OPA server."""
+
+    type: Literal["opa"]
+    url: str
+    token: SecretRef | None = None
+
+
+class Config(_Strict):
+    """A whole run configuration."""
+
+    organisation: str = Field(min_length=1, max_length=200)
+    period: Period
+    frameworks: list[Literal["iso27001-2022", "soc2-2017"]] = Field(
+        default_factory=lambda: list(FRAMEWORKS), min_length=1
+    )
+    production_environments: list[str] = Field(min_length=1)
+    sources: list[ExportSource] = Field(min_length=1)
+    policies: PolicySettings = Field(default_factory=PolicySettings)
+    engine: RegorusEngineConfig | OpaEngineConfig = Field(
+        default_factory=RegorusEngineConfig, discriminator="type"
+    )
+    store: Path = Path(".evidencekit")
+    policy_dir: Path | None = None
+
+    @model_validator(mode="after")
+    def _unique_source_names(self) -> Config:
+        names = [source.name for source in self.sources]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"source names must be unique: {', '.join(duplicates)}")
+        return self
+
+
+def load_config(path: Path) -> Config:
+    """Read, validate and resolve a config file; relative paths follow the file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"cannot read config {path}: {err.strerror}") from err
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"config {path} is not valid YAML: {err}") from err
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config {path} must be a mapping of settings")
+    config = parse_config(raw, origin=str(path))
+    return _resolve_paths(config, path.parent)
+
+
+def parse_config(raw: dict[str, Any], *, origin: str = "config") -> Config:
+    """Validate a config mapping, turning pydantic errors into one readable message."""
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(f"{origin} is invalid:\n{_describe(err)}") from err
+
+
+def _describe(err: ValidationError) -> str:
+    lines = []
+    for problem in err.errors():
+        key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+        if problem["type"] == "extra_forbidden":
+            lines.append(f"  {key}: unknown key")
+        else:
+            lines.append(f"  {key}: {problem['msg']}")
+    return "\n".join(lines)
+
+
+def _resolve_paths(config: Config, base: Path) -> Config:
+    def absolute(value: Path) -> Path:
+        return value if value.is_absolute() else (base / value).resolve()
+
+    sources = [
+        source.model_copy(update={"path": absolute(source.path)})
+        for source in config.sources
+    ]
+    update: dict[str, Any] = {"sources": sources, "store": absolute(config.store)}
+    if config.policy_dir is not None:
+        update["policy_dir"] = absolute(config.policy_dir)
+    return config.model_copy(update=update)
