@@ -89,8 +89,22 @@ class Collector(Protocol):
     resources: ClassVar[tuple[ResourceSpec, ...]]
     permissions: ClassVar[tuple[str, ...]]  # what the account it reads with needs
 
-    def read(self, folder: Path) -> SourceData:
-        """Read and normalise the evidence in an export-layout folder."""
+    def evidence_files(self, folder: Path) -> list[Path]:
+        """List the files under an export-layout folder that ``read`` will use.
+
+        The snapshot writer copies exactly these into the snapshot, and ``read`` is
+        then run on the copy, so what is evaluated is what is hashed.
+        """
+        ...
+
+    def read(self, folder: Path, source_name: str) -> SourceData:
+        """Read and normalise the evidence in an export-layout folder.
+
+        Problems with the content (a malformed file, a bad field) do not raise:
+        they mark the resource incomplete or failed with a message that names the
+        file, record and field, and every other record is kept. Only a folder that
+        cannot be read at all raises ``CollectionError``.
+        """
         ...
 
 
