@@ -37,7 +37,8 @@ def test_servicenow_values_are_utc() -> None:
 
 
 def test_period_in_a_zone_is_a_half_open_utc_interval() -> None:
-    start, end = period_bounds(date(2026, 7, 1), date(2026, 9, 30), zone("Europe/London"))
+    london = zone("Europe/London")
+    start, end = period_bounds(date(2026, 7, 1), date(2026, 9, 30), london)
     assert start.isoformat() == "2026-06-30T23:00:00+00:00"
     assert end.isoformat() == "2026-09-30T23:00:00+00:00"
 
