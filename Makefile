@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	rm -rf examples/out
-	$(BIN)/evidencekit run --config examples/acme-payments/evidencekit.yaml --out examples/out; \
+	$(BIN)/evidencekit run --config examples/harbourline/evidencekit.yaml --out examples/out; \
 	  code=$$?; echo "evidencekit exited with $$code (1 = findings, as the sample is meant to show)"; \
 	  test $$code -le 1
 	@echo "Reports written to examples/out: results.json report.xlsx report.pdf"
