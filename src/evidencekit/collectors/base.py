@@ -50,6 +50,7 @@ class ResourceData:
     status: SourceStatus = SourceStatus.COMPLETE
     warnings: list[str] = field(default_factory=list)
     query_window: dict[str, str | None] | None = None
+    required: bool = True  # an optional resource that is absent does not make a gap
 
     def mark_incomplete(self, reason: str) -> None:
         """Record a completeness gap; it stays visible in every report."""
@@ -70,11 +71,17 @@ class SourceData:
     error: str | None = None
 
     def overall_status(self) -> SourceStatus:
-        """FAILED if the source failed, COMPLETE only if every resource is complete."""
+        """FAILED if the source failed; COMPLETE if every resource it needs is complete.
+
+        An optional resource that is absent (an export without server task
+        approvals) does not make the source incomplete; policies that need it still
+        report it missing.
+        """
         if self.status is SourceStatus.FAILED:
             return SourceStatus.FAILED
         if self.status is SourceStatus.COMPLETE and all(
             resource.status is SourceStatus.COMPLETE
+            or (resource.status is SourceStatus.MISSING and not resource.required)
             for resource in self.resources.values()
         ):
             return SourceStatus.COMPLETE
@@ -121,7 +128,9 @@ def register(cls: type[Collector]) -> type[Collector]:
 
 def registry() -> dict[str, type[Collector]]:
     """All registered collectors, by type."""
-    from evidencekit.collectors import octopus, servicenow  # noqa: F401  (registers)
+    # Importing the modules registers their collectors; at the top of this module
+    # the import would be circular, since they import it.
+    from evidencekit.collectors import octopus, servicenow  # noqa: F401, PLC0415
 
     return dict(_REGISTRY)
 
