@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
@@ -75,6 +75,8 @@ class PolicyResult:
     tested: int
     findings: int
     reason: str | None = None  # why it is not_tested or error
+    # required `<type>.<resource>` evidence that was missing, incomplete or failed
+    evidence_gaps: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -154,3 +156,61 @@ class RunResult:
     def to_dict(self) -> dict[str, Any]:
         """Return plain JSON-ready data (enums become their string values)."""
         return asdict(self)
+
+
+
+def run_result_from_dict(data: dict[str, Any]) -> RunResult:
+    """Rebuild a RunResult from results.json data; keys it does not know are ignored."""
+    known = _known(RunResult, data)
+    return RunResult(
+        **{
+            **known,
+            "period": Period(**_known(Period, data["period"])),
+            "sources": [_source_from_dict(source) for source in data["sources"]],
+            "findings": [_finding_from_dict(finding) for finding in data["findings"]],
+            "policies": [
+                PolicyResult(
+                    **{
+                        **_known(PolicyResult, policy),
+                        "status": PolicyStatus(policy["status"]),
+                    }
+                )
+                for policy in data["policies"]
+            ],
+            "controls": [
+                ControlResult(
+                    **{
+                        **_known(ControlResult, control),
+                        "status": ControlStatus(control["status"]),
+                    }
+                )
+                for control in data["controls"]
+            ],
+        }
+    )
+
+
+def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    names = {item.name for item in fields(cls)}
+    return {key: value for key, value in data.items() if key in names}
+
+
+def _source_from_dict(data: dict[str, Any]) -> SourceSummary:
+    resources = [
+        ResourceSummary(
+            **{**_known(ResourceSummary, item), "status": SourceStatus(item["status"])}
+        )
+        for item in data["resources"]
+    ]
+    return SourceSummary(
+        **{
+            **_known(SourceSummary, data),
+            "status": SourceStatus(data["status"]),
+            "resources": resources,
+        }
+    )
+
+
+def _finding_from_dict(data: dict[str, Any]) -> Finding:
+    evidence = [EvidenceRef(**_known(EvidenceRef, ref)) for ref in data["evidence"]]
+    return Finding(**{**_known(Finding, data), "evidence": evidence})
