@@ -20,7 +20,8 @@ from pydantic import (
 from evidencekit.errors import ConfigError
 from evidencekit.timeutil import TimestampError, zone
 
-FRAMEWORKS = ("iso27001-2022", "soc2-2017")
+Framework = Literal["iso27001-2022", "soc2-2017"]
+FRAMEWORKS: tuple[Framework, ...] = ("iso27001-2022", "soc2-2017")
 
 
 class _Strict(BaseModel):
@@ -102,7 +103,7 @@ class Config(_Strict):
 
     organisation: str = Field(min_length=1, max_length=200)
     period: Period
-    frameworks: list[Literal["iso27001-2022", "soc2-2017"]] = Field(
+    frameworks: list[Framework] = Field(
         default_factory=lambda: list(FRAMEWORKS), min_length=1
     )
     production_environments: list[str] = Field(min_length=1)

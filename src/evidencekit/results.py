@@ -19,16 +19,16 @@ class SourceStatus(StrEnum):
 class PolicyStatus(StrEnum):
     """The verdict of one policy."""
 
-    PASS = "pass"
+    PASS = "pass"  # noqa: S105  (a verdict, not a password)
     FAIL = "fail"
-    NOT_TESTED = "not_tested"  # required evidence absent or incomplete, or nothing in scope
+    NOT_TESTED = "not_tested"  # evidence absent or incomplete, or nothing in scope
     ERROR = "error"  # the policy could not be evaluated; never a pass
 
 
 class ControlStatus(StrEnum):
     """The verdict on one framework control."""
 
-    PASS = "pass"
+    PASS = "pass"  # noqa: S105  (a verdict, not a password)
     FAIL = "fail"
     NOT_TESTED = "not_tested"
     MANUAL = "manual"  # no policy covers it; it needs evidence gathered by hand
@@ -156,7 +156,6 @@ class RunResult:
     def to_dict(self) -> dict[str, Any]:
         """Return plain JSON-ready data (enums become their string values)."""
         return asdict(self)
-
 
 
 def run_result_from_dict(data: dict[str, Any]) -> RunResult:

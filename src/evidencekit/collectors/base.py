@@ -140,4 +140,3 @@ def iter_records(data: SourceData) -> Iterator[tuple[str, Record]]:
     for resource in data.resources.values():
         for record in resource.records.values():
             yield resource.name, record
-

@@ -126,7 +126,7 @@ def parse_ref(ref: str) -> tuple[str, str]:
 def load_catalogue() -> Catalogue:
     """Load and validate every shipped framework catalogue (read once per process)."""
     data = resources.files("evidencekit.controls").joinpath("data")
-    frameworks = {}
+    frameworks: dict[str, Framework] = {}
     for framework_id in FRAMEWORKS:
         with resources.as_file(data.joinpath(f"{framework_id}.yaml")) as path:
             framework = read_framework(path)

@@ -1,0 +1,335 @@
+"""Run the pipeline: collect into a snapshot, evaluate the policies, write the reports.
+
+This is the only module that catches broadly: a collector that fails for any reason is
+recorded as a failed source, and the run goes on with the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from evidencekit import __version__
+from evidencekit.collectors.base import ResourceData, SourceData, registry
+from evidencekit.config import Config, ExportSource
+from evidencekit.controls.catalogue import load_catalogue
+from evidencekit.controls.mapping import check_mapping, control_results
+from evidencekit.errors import SnapshotError
+from evidencekit.evidence.snapshot import Snapshot, SnapshotStore, SnapshotWriter
+from evidencekit.exitcodes import ExitCode
+from evidencekit.policies.engine import check_builtins, make_engine
+from evidencekit.policies.evaluate import RawFinding, evaluate_policies
+from evidencekit.policies.loader import Policy, load_modules, load_policies
+from evidencekit.policies.prepare import build_input, reads_raw_events
+from evidencekit.reports import write_reports
+from evidencekit.resources import bundled_dir
+from evidencekit.results import (
+    EvidenceRef,
+    Finding,
+    Period,
+    PolicyResult,
+    PolicyStatus,
+    ResourceSummary,
+    RunResult,
+    SourceStatus,
+    SourceSummary,
+)
+from evidencekit.timeutil import period_bounds, to_canonical, zone
+
+logger = logging.getLogger(__name__)
+
+SourceCallback = Callable[[str, SourceData], None]
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A committed snapshot and the normalised data read from it."""
+
+    snapshot: Snapshot
+    sources: list[SourceData]
+
+
+def collect(config: Config, on_source: SourceCallback | None = None) -> Collection:
+    """Collect every configured source into one new snapshot."""
+    store = SnapshotStore(config.store)
+    with store.begin(
+        organisation=config.organisation,
+        period=_period_dict(config),
+        tool_version=__version__,
+    ) as writer:
+        sources = []
+        for source in config.sources:
+            data = _collect_source(writer, source)
+            writer.add_source(data, mode="export", origin=str(source.path))
+            sources.append(data)
+            if on_source is not None:
+                on_source(source.name, data)
+        snapshot = writer.commit()
+    return Collection(snapshot=snapshot, sources=sources)
+
+
+def open_snapshot(config: Config, snapshot_id: str | None) -> Collection:
+    """Re-read a stored snapshot (the latest when no id is given) without collecting."""
+    store = SnapshotStore(config.store)
+    snapshot = store.get(snapshot_id) if snapshot_id else store.latest()
+    if snapshot is None:
+        raise SnapshotError(f"the store {config.store} holds no snapshot yet")
+    return Collection(snapshot=snapshot, sources=read_snapshot(snapshot))
+
+
+def read_snapshot(snapshot: Snapshot) -> list[SourceData]:
+    """Read a snapshot's sources back, keeping the statuses recorded at collection."""
+    collectors = registry()
+    sources = []
+    for entry in snapshot.manifest["sources"]:
+        name, kind = entry["name"], entry["type"]
+        if entry["status"] == SourceStatus.FAILED:
+            data = SourceData(
+                name=name,
+                type=kind,
+                location=entry.get("origin", ""),
+                status=SourceStatus.FAILED,
+                error=entry.get("error"),
+            )
+        else:
+            data = collectors[kind]().read(snapshot.source_folder(name), name)
+            _apply_recorded_status(data, entry)
+        sources.append(data)
+    return sources
+
+
+def evaluate(config: Config, collection: Collection) -> RunResult:
+    """Evaluate the shipped policies on a collection and map them to controls."""
+    policy_dir = config.policy_dir or bundled_dir("policies")
+    policies = load_policies(policy_dir)
+    catalogue = load_catalogue()
+    check_mapping(catalogue, policies)
+
+    engine = make_engine(config.engine)
+    modules = load_modules(policy_dir)
+    check_builtins(engine.name, modules)
+    engine.load(modules)
+
+    input_doc = build_input(
+        config, collection.sources, keep_events=reads_raw_events(modules)
+    )
+    availability = resource_availability(collection.sources)
+    policy_results, raw_findings = evaluate_policies(
+        engine, policies, input_doc, availability
+    )
+    findings = _resolve_findings(raw_findings, policies, collection)
+    controls = control_results(catalogue, list(config.frameworks), policy_results)
+    return RunResult(
+        organisation=config.organisation,
+        period=_period(config),
+        frameworks=list(config.frameworks),
+        snapshot_id=collection.snapshot.id,
+        manifest_sha256=collection.snapshot.manifest_sha256,
+        generated_at=to_canonical(datetime.now(UTC)),
+        tool_version=__version__,
+        engine=engine.name,
+        sources=[_summary(data) for data in collection.sources],
+        findings=findings,
+        policies=policy_results,
+        controls=controls,
+        manifest=collection.snapshot.manifest,
+    )
+
+
+def exit_code(result: RunResult) -> ExitCode:
+    """Map a result to the process exit code; incomplete evidence wins over findings."""
+    if not result.evidence_complete or _evaluation_incomplete(result.policies):
+        return ExitCode.INCOMPLETE
+    if result.findings:
+        return ExitCode.FINDINGS
+    return ExitCode.OK
+
+
+def record_run(config: Config, result: RunResult, code: ExitCode) -> None:
+    """Add the evaluated run to the store's index."""
+    store = SnapshotStore(config.store)
+    store.index.record_run(
+        result.snapshot_id,
+        datetime.now(UTC),
+        result.engine,
+        int(code),
+        result.policies,
+    )
+    store.close()
+
+
+def run(config: Config, out_dir: Path) -> tuple[RunResult, ExitCode, list[Path]]:
+    """Collect, evaluate and report in one go."""
+    started = time.monotonic()
+    collection = collect(config)
+    result = evaluate(config, collection)
+    code = exit_code(result)
+    written = write_reports(result, out_dir)
+    record_run(config, result, code)
+    logger.info(
+        "run snapshot=%s findings=%d exit=%d elapsed=%.2fs",
+        result.snapshot_id,
+        len(result.findings),
+        code,
+        time.monotonic() - started,
+    )
+    return result, code, written
+
+
+def resource_availability(sources: list[SourceData]) -> dict[str, SourceStatus]:
+    """Map ``<type>.<resource>`` to its worst status across the sources of that type."""
+    order = list(SourceStatus)
+    availability: dict[str, SourceStatus] = {}
+    for data in sources:
+        declared = _declared_resources(data.type)
+        for name in declared:
+            status = _resource_status(data, data.resources.get(name))
+            key = f"{data.type}.{name}"
+            current = availability.get(key)
+            if current is None or order.index(status) > order.index(current):
+                availability[key] = status
+    return availability
+
+
+def _collect_source(writer: SnapshotWriter, source: ExportSource) -> SourceData:
+    collector = registry()[source.type]()
+    try:
+        files = collector.evidence_files(source.path)
+        staged = writer.stage_files(source.name, source.path, files)
+        data = collector.read(staged, source.name)
+    except Exception as err:  # the runner records any failure as a failed source
+        logger.error("source=%s failed: %s", source.name, err)
+        logger.debug("source=%s traceback", source.name, exc_info=True)
+        data = SourceData(
+            name=source.name,
+            type=source.type,
+            location=str(source.path),
+            status=SourceStatus.FAILED,
+            error=str(err) or type(err).__name__,
+        )
+    return data
+
+
+def _apply_recorded_status(data: SourceData, entry: dict[str, Any]) -> None:
+    """Keep gaps found at collection time (a live fetch cut short) after re-reading."""
+    for recorded in entry.get("resources", []):
+        resource = data.resources.get(recorded["name"])
+        if resource is None or recorded["status"] == SourceStatus.COMPLETE:
+            continue
+        for warning in recorded.get("warnings", []):
+            if warning not in resource.warnings:
+                resource.warnings.append(warning)
+        if resource.status is SourceStatus.COMPLETE:
+            resource.status = SourceStatus(recorded["status"])
+
+
+def _declared_resources(source_type: str) -> list[str]:
+    return [spec.name for spec in registry()[source_type].resources]
+
+
+def _resource_status(data: SourceData, resource: ResourceData | None) -> SourceStatus:
+    if data.status is SourceStatus.FAILED:
+        return SourceStatus.FAILED
+    if resource is None:
+        return SourceStatus.MISSING
+    return resource.status
+
+
+def _evaluation_incomplete(policies: list[PolicyResult]) -> bool:
+    """True if a policy errored or lacked some of the evidence it requires."""
+    return any(
+        result.status is PolicyStatus.ERROR or result.evidence_gaps
+        for result in policies
+    )
+
+
+def _resolve_findings(
+    raw_findings: list[RawFinding], policies: list[Policy], collection: Collection
+) -> list[Finding]:
+    by_id = {policy.id: policy for policy in policies}
+    locator = _EvidenceLocator(collection)
+    return [
+        Finding(
+            policy=raw.policy,
+            resource=raw.resource,
+            controls=list(by_id[raw.policy].controls),
+            severity=by_id[raw.policy].severity,
+            message=raw.message,
+            evidence=[locator.locate(ref) for ref in raw.evidence],
+        )
+        for raw in raw_findings
+    ]
+
+
+class _EvidenceLocator:
+    """Turn ``source/resource/id`` references into file and hash pointers."""
+
+    def __init__(self, collection: Collection) -> None:
+        self._snapshot = collection.snapshot
+        self._sources = {data.name: data for data in collection.sources}
+
+    def locate(self, ref: str) -> EvidenceRef:
+        source, _, rest = ref.partition("/")
+        resource, _, record_id = rest.partition("/")
+        data = self._sources.get(source)
+        record = None
+        if data is not None and resource in data.resources:
+            record = data.resources[resource].records.get(record_id)
+        file = record.get("_file") if record else None
+        return EvidenceRef(
+            ref=ref,
+            source=source,
+            resource=resource,
+            record_id=record_id,
+            file=file,
+            sha256=self._snapshot.file_sha256(source, file) if file else None,
+        )
+
+
+def _summary(data: SourceData) -> SourceSummary:
+    return SourceSummary(
+        name=data.name,
+        type=data.type,
+        status=data.overall_status(),
+        location=data.location,
+        error=data.error,
+        resources=[
+            ResourceSummary(
+                name=resource.name,
+                status=resource.status,
+                records=len(resource.records),
+                duplicates=resource.duplicates,
+                warnings=list(resource.warnings),
+            )
+            for resource in data.resources.values()
+        ],
+    )
+
+
+def _period(config: Config) -> Period:
+    start, end = period_bounds(
+        config.period.start, config.period.end, zone(config.period.timezone)
+    )
+    return Period(
+        start=config.period.start.isoformat(),
+        end=config.period.end.isoformat(),
+        timezone=config.period.timezone,
+        start_utc=to_canonical(start),
+        end_utc=to_canonical(end),
+    )
+
+
+def _period_dict(config: Config) -> dict[str, str]:
+    period = _period(config)
+    return {
+        "start": period.start,
+        "end": period.end,
+        "timezone": period.timezone,
+        "start_utc": period.start_utc,
+        "end_utc": period.end_utc,
+    }
