@@ -7,7 +7,7 @@ import pytest
 from evidencekit.collectors.base import Record, ResourceData, SourceData
 from evidencekit.config import Config, parse_config
 from evidencekit.errors import EvidenceError
-from evidencekit.policies.prepare import RESOURCES, build_input, reads_raw_events
+from evidencekit.policies.prepare import build_input, known_resources, reads_raw_events
 
 
 def make_config(**overrides: Any) -> Config:
@@ -257,7 +257,7 @@ def test_settings_carry_the_policy_parameters(document: dict[str, Any]) -> None:
 def test_every_resource_key_is_present_without_evidence() -> None:
     document = build_input(make_config(), [], keep_events=True)
 
-    for kind, names in RESOURCES.items():
+    for kind, names in known_resources().items():
         assert document[kind] == {name: {} for name in names}
     assert document["index"]["last_event_by_user"] == {}
     assert document["index"]["production_environment_ids"] == {}

@@ -8,6 +8,7 @@ statistics that go into the snapshot manifest. The record shapes are documented 
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,12 +127,14 @@ def register(cls: type[Collector]) -> type[Collector]:
     return cls
 
 
+# Modules under evidencekit.collectors whose import registers a collector.
+COLLECTOR_MODULES = ("octopus", "servicenow")
+
+
 def registry() -> dict[str, type[Collector]]:
     """All registered collectors, by type."""
-    # Importing the modules registers their collectors; at the top of this module
-    # the import would be circular, since they import it.
-    from evidencekit.collectors import octopus, servicenow  # noqa: F401, PLC0415
-
+    for module in COLLECTOR_MODULES:
+        importlib.import_module(f"evidencekit.collectors.{module}")
     return dict(_REGISTRY)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from evidencekit.errors import PolicyError
-from evidencekit.policies.prepare import RESOURCES
+from evidencekit.policies.prepare import known_resources
 
 SEVERITIES = ("critical", "high", "medium", "low")
 POLICY_PACKAGE_PREFIX = "evidencekit.policies."
@@ -212,9 +212,10 @@ def _validate(policy: Policy) -> None:
 
 def _validate_resource(where: str, resource: str) -> None:
     source_type, _, name = resource.partition(".")
-    if name not in RESOURCES.get(source_type, ()):
+    resources = known_resources()
+    if name not in resources.get(source_type, ()):
         known = ", ".join(
-            f"{kind}.{item}" for kind, items in RESOURCES.items() for item in items
+            f"{kind}.{item}" for kind, items in resources.items() for item in items
         )
         raise PolicyError(
             f"{where}: custom.requires entry {resource!r} is not a known resource "

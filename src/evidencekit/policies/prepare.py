@@ -22,32 +22,20 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from evidencekit.collectors.base import Record, SourceData
+from evidencekit.collectors.base import Record, SourceData, registry
 from evidencekit.config import Config
 from evidencekit.errors import EvidenceError
 from evidencekit.timeutil import month_windows, period_bounds, to_canonical, zone
 
 log = logging.getLogger(__name__)
 
-RESOURCES: dict[str, tuple[str, ...]] = {
-    "octopus": (
-        "events",
-        "deployments",
-        "tasks",
-        "releases",
-        "projects",
-        "environments",
-        "runbooks",
-        "runbookruns",
-        "users",
-        "teams",
-        "userroles",
-        "scopeduserroles",
-        "apikeys",
-        "servertaskapprovals",
-    ),
-    "servicenow": ("change_request", "sysapproval_approver", "sys_user"),
-}
+def known_resources() -> dict[str, tuple[str, ...]]:
+    """Every ``type -> resource names`` that a registered collector declares."""
+    return {
+        source_type: tuple(spec.name for spec in collector.resources)
+        for source_type, collector in sorted(registry().items())
+    }
+
 
 Collections = dict[str, dict[str, dict[str, Record]]]
 
@@ -121,7 +109,7 @@ def merge_sources(sources: list[SourceData]) -> Collections:
     """Merge the records of sources of the same type, every known resource present."""
     collections: Collections = {
         source_type: {name: {} for name in names}
-        for source_type, names in RESOURCES.items()
+        for source_type, names in known_resources().items()
     }
     for source in sources:
         by_resource = collections.setdefault(source.type, {})
