@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationError,
     field_validator,
     model_validator,
 )
 
+from evidencekit.collectors.octopus_live import OctopusApiSource
+from evidencekit.collectors.servicenow_live import ServiceNowApiSource
 from evidencekit.errors import ConfigError
+from evidencekit.secrets import SecretRef
 from evidencekit.timeutil import TimestampError, zone
 
 Framework = Literal["iso27001-2022", "soc2-2017"]
@@ -28,19 +32,6 @@ class _Strict(BaseModel):
     """A config section: unknown keys and wrong types are errors."""
 
     model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
-
-
-class SecretRef(_Strict):
-    """A secret that is read from an environment variable at run time."""
-
-    env: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-    def resolve(self) -> str:
-        """Read the secret; raise if the variable is not set."""
-        value = os.environ.get(self.env)
-        if not value:
-            raise ConfigError(f"environment variable {self.env} is not set")
-        return value
 
 
 class Period(_Strict):
@@ -72,6 +63,33 @@ class ExportSource(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     type: Literal["octopus", "servicenow"]
     path: Path
+
+
+def _source_tag(value: Any) -> str:
+    """Tell export folders from live APIs: a live source names a ``url``."""
+    if isinstance(value, dict):
+        kind, live = value.get("type"), "url" in value
+    else:
+        kind, live = getattr(value, "type", None), hasattr(value, "url")
+    return f"{kind}-{'api' if live else 'export'}"
+
+
+SourceConfig = Annotated[
+    Annotated[ExportSource, Tag("octopus-export")]
+    | Annotated[ExportSource, Tag("servicenow-export")]
+    | Annotated[OctopusApiSource, Tag("octopus-api")]
+    | Annotated[ServiceNowApiSource, Tag("servicenow-api")],
+    Discriminator(
+        _source_tag,
+        custom_error_type="source_type",
+        custom_error_message=(
+            "a source needs type octopus or servicenow, and either path (an export "
+            "folder) or url (the live API)"
+        ),
+    ),
+]
+LIVE_SOURCES = (OctopusApiSource, ServiceNowApiSource)
+_SOURCE_TAGS = {"octopus-export", "servicenow-export", "octopus-api", "servicenow-api"}
 
 
 class PolicySettings(_Strict):
@@ -107,7 +125,7 @@ class Config(_Strict):
         default_factory=lambda: list(FRAMEWORKS), min_length=1
     )
     production_environments: list[str] = Field(min_length=1)
-    sources: list[ExportSource] = Field(min_length=1)
+    sources: list[SourceConfig] = Field(min_length=1)
     policies: PolicySettings = Field(default_factory=PolicySettings)
     engine: RegorusEngineConfig | OpaEngineConfig = Field(
         default_factory=RegorusEngineConfig, discriminator="type"
@@ -151,7 +169,8 @@ def parse_config(raw: dict[str, Any], *, origin: str = "config") -> Config:
 def _describe(err: ValidationError) -> str:
     lines = []
     for problem in err.errors():
-        key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+        parts = [str(part) for part in problem["loc"] if part not in _SOURCE_TAGS]
+        key = ".".join(parts) or "(top level)"
         if problem["type"] == "extra_forbidden":
             lines.append(f"  {key}: unknown key")
         else:
@@ -165,6 +184,8 @@ def _resolve_paths(config: Config, base: Path) -> Config:
 
     sources = [
         source.model_copy(update={"path": absolute(source.path)})
+        if isinstance(source, ExportSource)
+        else source
         for source in config.sources
     ]
     update: dict[str, Any] = {"sources": sources, "store": absolute(config.store)}

@@ -7,15 +7,18 @@ recorded as a failed source, and the run goes on with the others.
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from evidencekit import __version__
+from evidencekit.collectors import live
 from evidencekit.collectors.base import ResourceData, SourceData, registry
+from evidencekit.collectors.http import apply_fetch_report
 from evidencekit.config import Config, ExportSource
 from evidencekit.controls.catalogue import load_catalogue
 from evidencekit.controls.mapping import check_mapping, control_results
@@ -64,8 +67,14 @@ def collect(config: Config, on_source: SourceCallback | None = None) -> Collecti
     ) as writer:
         sources = []
         for source in config.sources:
-            data = _collect_source(writer, source)
-            writer.add_source(data, mode="export", origin=str(source.path))
+            if isinstance(source, ExportSource):
+                data = _collect_export(writer, source)
+                writer.add_source(data, mode="export", origin=str(source.path))
+            else:
+                data, window = _collect_live(writer, source, config)
+                writer.add_source(
+                    data, mode="api", origin=live.origin(source), query_window=window
+                )
             sources.append(data)
             if on_source is not None:
                 on_source(source.name, data)
@@ -196,23 +205,63 @@ def resource_availability(sources: list[SourceData]) -> dict[str, SourceStatus]:
     return availability
 
 
-def _collect_source(writer: SnapshotWriter, source: ExportSource) -> SourceData:
+def _collect_export(writer: SnapshotWriter, source: ExportSource) -> SourceData:
     collector = registry()[source.type]()
     try:
         files = collector.evidence_files(source.path)
         staged = writer.stage_files(source.name, source.path, files)
-        data = collector.read(staged, source.name)
+        return collector.read(staged, source.name)
     except Exception as err:  # the runner records any failure as a failed source
-        logger.error("source=%s failed: %s", source.name, err)
-        logger.debug("source=%s traceback", source.name, exc_info=True)
-        data = SourceData(
-            name=source.name,
-            type=source.type,
-            location=str(source.path),
-            status=SourceStatus.FAILED,
-            error=str(err) or type(err).__name__,
-        )
-    return data
+        return _failed(source.name, source.type, str(source.path), err)
+
+
+def _collect_live(
+    writer: SnapshotWriter, source: live.LiveSource, config: Config
+) -> tuple[SourceData, dict[str, str | None]]:
+    """Fetch pages into a scratch folder, stage them, then read them like an export."""
+    window = fetch_window(config)
+    shown: dict[str, str | None] = {
+        "from": to_canonical(window[0]),
+        "to": to_canonical(window[1]),
+    }
+    collector = registry()[source.type]()
+    config.store.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".fetch-", dir=config.store) as scratch:
+        dest = Path(scratch) / source.name
+        try:
+            report = live.fetch_source(source, dest, window)
+            files = collector.evidence_files(dest)
+            staged = writer.stage_files(source.name, dest, files)
+            data = collector.read(staged, source.name)
+        except Exception as err:  # the runner records any failure as a failed source
+            return _failed(source.name, source.type, live.origin(source), err), shown
+    apply_fetch_report(report, data)
+    return data, shown
+
+
+def fetch_window(config: Config) -> tuple[datetime, datetime]:
+    """The time range a live fetch asks for.
+
+    It reaches back from the period's end by the inactivity threshold when that is
+    longer than the period, so inactive-users sees the events it needs.
+    """
+    start, end = period_bounds(
+        config.period.start, config.period.end, zone(config.period.timezone)
+    )
+    lookback = end - timedelta(days=config.policies.inactivity_days)
+    return min(start, lookback), end
+
+
+def _failed(name: str, kind: str, location: str, err: Exception) -> SourceData:
+    logger.error("source=%s failed: %s", name, err)
+    logger.debug("source=%s traceback", name, exc_info=True)
+    return SourceData(
+        name=name,
+        type=kind,
+        location=location,
+        status=SourceStatus.FAILED,
+        error=str(err) or type(err).__name__,
+    )
 
 
 def _apply_recorded_status(data: SourceData, entry: dict[str, Any]) -> None:

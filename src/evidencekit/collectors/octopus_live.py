@@ -34,7 +34,7 @@ from evidencekit.collectors.http import (
     window_strings,
     write_file,
 )
-from evidencekit.config import SecretRef
+from evidencekit.secrets import SecretRef
 
 DEFAULT_PAGE_SIZE = 100
 API_KEY_HEADER = "X-Octopus-ApiKey"

@@ -32,8 +32,8 @@ from evidencekit.collectors.http import (
     require_some_pages,
     window_strings,
 )
-from evidencekit.config import SecretRef
 from evidencekit.errors import ConfigError
+from evidencekit.secrets import SecretRef
 
 DEFAULT_PAGE_SIZE = 1000
 PREFIX = "all"

@@ -29,6 +29,7 @@ from evidencekit.timeutil import month_windows, period_bounds, to_canonical, zon
 
 log = logging.getLogger(__name__)
 
+
 def known_resources() -> dict[str, tuple[str, ...]]:
     """Every ``type -> resource names`` that a registered collector declares."""
     return {
