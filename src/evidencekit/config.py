@@ -102,6 +102,13 @@ class PolicySettings(_Strict):
     emergency_review_days: int = Field(default=5, ge=0, le=365)
 
 
+class IdentityMapping(_Strict):
+    """Accounts that belong to one person but do not share an e-mail address."""
+
+    person: str = Field(min_length=3)  # the person's e-mail address
+    accounts: list[str] = Field(min_length=1)  # "<system>:<account>" strings
+
+
 class RegorusEngineConfig(_Strict):
     """Evaluate in-process with regorus (the default)."""
 
@@ -130,6 +137,7 @@ class Config(_Strict):
     engine: RegorusEngineConfig | OpaEngineConfig = Field(
         default_factory=RegorusEngineConfig, discriminator="type"
     )
+    identities: list[IdentityMapping] = Field(default_factory=list)
     store: Path = Path(".evidencekit")
     policy_dir: Path | None = None
 

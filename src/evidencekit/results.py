@@ -131,6 +131,19 @@ class Period:
 
 
 @dataclass(frozen=True)
+class AccessEntry:
+    """One row of the access review: who holds which entitlement, through what."""
+
+    person: str | None  # the joined identity (lower-case e-mail); None = not joined
+    system: str  # "octopus", "aws:<account id>", "kubernetes:<cluster>", ...
+    account: str  # the account in that system (Users-N, an ARN, a subject)
+    entitlement: str  # see evidencekit.access.ENTITLEMENTS
+    scope: str  # where it applies ("all", environments, a namespace)
+    via: str  # how it is granted (team -> role, group -> policy, binding -> role)
+    evidence: list[str]  # _refs of the records it rests on
+
+
+@dataclass(frozen=True)
 class RunResult:
     """Everything a report needs about one evaluated snapshot."""
 
@@ -147,6 +160,7 @@ class RunResult:
     policies: list[PolicyResult]
     controls: list[ControlResult]
     manifest: dict[str, Any]
+    access_review: list[AccessEntry] = field(default_factory=list)
 
     @property
     def evidence_complete(self) -> bool:
@@ -175,6 +189,10 @@ def run_result_from_dict(data: dict[str, Any]) -> RunResult:
                     }
                 )
                 for policy in data["policies"]
+            ],
+            "access_review": [
+                AccessEntry(**_known(AccessEntry, entry))
+                for entry in data.get("access_review", [])
             ],
             "controls": [
                 ControlResult(
