@@ -204,3 +204,76 @@ def test_controls_lists_coverage() -> None:
     by_id = {row["id"]: row for row in rows}
     assert "change-approval" in by_id["CC8.1"]["policies"]
     assert by_id["P8.1"]["policies"] == []
+
+
+def test_impossible_date_and_non_utf8_config_exit_2(tmp_path: Path) -> None:
+    config = write_clean_org(tmp_path)
+    text = config.read_text("utf-8").replace("'2026-03-31'", "2026-13-01")
+    assert "end: 2026-13-01" in text  # unquoted, so PyYAML itself builds the date
+    config.write_text(text, "utf-8")
+    outcome = invoke("run", "--config", str(config))
+    assert outcome.exit_code == 2
+    assert "impossible value" in outcome.output
+
+    config.write_bytes(b"organisation: \xff\xfe\n")
+    outcome = invoke("run", "--config", str(config))
+    assert outcome.exit_code == 2
+    assert "not UTF-8" in outcome.output
+
+
+def test_string_where_a_number_belongs_is_refused(tmp_path: Path) -> None:
+    config = write_clean_org(tmp_path, policies={"api_key_max_days": "365"})
+    outcome = invoke("run", "--config", str(config))
+    assert outcome.exit_code == 2
+    assert "policies.api_key_max_days" in outcome.output
+
+
+def test_evaluate_refuses_an_altered_snapshot(tmp_path: Path) -> None:
+    config = write_clean_org(tmp_path)
+    assert invoke("collect", "--config", str(config)).exit_code == 0
+    snapshot = next((tmp_path / "store" / "snapshots").iterdir())
+    target = snapshot / "evidence" / "octopus" / "tasks.json"
+    os.chmod(target, 0o644)
+    target.write_text(target.read_text("utf-8").replace("Success", "Failed"), "utf-8")
+
+    outcome = invoke("evaluate", "--config", str(config), "--out", str(tmp_path / "o"))
+    assert outcome.exit_code == 3
+    assert "does not match its manifest" in outcome.output
+    assert not (tmp_path / "o" / "results.json").exists()
+
+
+def test_evaluate_refuses_another_period_and_unknown_snapshots(tmp_path: Path) -> None:
+    config = write_clean_org(tmp_path)
+    invoke("collect", "--config", str(config))
+    other = write_clean_org(
+        tmp_path, period={"start": "2026-04-01", "end": "2026-06-30"}
+    )
+    outcome = invoke("evaluate", "--config", str(other), "--out", str(tmp_path / "o"))
+    assert outcome.exit_code == 2
+    assert "was collected for 2026-03-01..2026-03-31" in outcome.output
+
+    outcome = invoke("evaluate", "--config", str(config), "--snapshot", "nope")
+    assert outcome.exit_code == 2
+    assert "no snapshot 'nope'" in outcome.output
+
+
+def test_sources_report_where_evidence_came_from(tmp_path: Path) -> None:
+    config = write_clean_org(tmp_path)
+    out = tmp_path / "out"
+    invoke("run", "--config", str(config), "--out", str(out))
+    locations = {s["name"]: s["location"] for s in results(out)["sources"]}
+    assert locations["octopus"] == str(tmp_path / "exports" / "octopus")
+
+
+def test_an_unexpected_crash_exits_3_not_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write_clean_org(tmp_path)
+
+    def explode(*args: object, **kwargs: object) -> None:
+        raise KeyError("boom")
+
+    monkeypatch.setattr("evidencekit.runner.build_input", explode)
+    outcome = invoke("run", "--config", str(config))
+    assert outcome.exit_code == 3
+    assert "unexpected KeyError" in outcome.output

@@ -58,9 +58,7 @@ def simulators(
     servicenow = ServiceNowSimulator(
         SAMPLE / "exports" / "servicenow", "evidence.reader", "s3cret-Passw0rd"
     )
-    httpserver.expect_request(re.compile("^/api/now/")).respond_with_handler(
-        servicenow
-    )
+    httpserver.expect_request(re.compile("^/api/now/")).respond_with_handler(servicenow)
     httpserver.expect_request(re.compile("^/api/")).respond_with_handler(octopus)
     return octopus, servicenow
 

@@ -58,6 +58,13 @@ def _handle_errors(func: F) -> F:
             _fail(err, ExitCode.INCOMPLETE, verbose)
         except EvidencekitError as err:
             _fail(err, ExitCode.INCOMPLETE, verbose)
+        except Exception as err:  # a crash must never exit 1, which means findings
+            logger.debug("unexpected error", exc_info=True)
+            _fail(
+                RuntimeError(f"unexpected {type(err).__name__}: {err} (use -v)"),
+                ExitCode.INCOMPLETE,
+                verbose,
+            )
 
     return wrapper  # type: ignore[return-value]
 
@@ -87,6 +94,9 @@ def main(verbose: int) -> None:
         )
     # Other libraries' logs stay at WARNING (font subsetting, HTTP pools).
     logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
+    if verbose < 2:  # WeasyPrint warns about fonts on every PDF; not a run problem
+        logging.getLogger("weasyprint").setLevel(logging.ERROR)
+        logging.getLogger("fontTools").setLevel(logging.ERROR)
     logging.getLogger("evidencekit").setLevel(levels.get(verbose, logging.DEBUG))
 
 
@@ -203,6 +213,8 @@ def verify(
     config_path: Path | None, store_dir: Path | None, snapshot_id: str | None
 ) -> None:
     """Check snapshot hashes and the chain; exit 3 on any problem."""
+    if config_path is not None and store_dir is not None:
+        raise click.UsageError("give --config or --store, not both")
     if store_dir is None:
         default = Path(".evidencekit")
         store_dir = load_config(config_path).store if config_path else default

@@ -96,10 +96,10 @@ class PolicySettings(_Strict):
     """Parameters the policies read."""
 
     privileged_allowlist: list[str] = Field(default_factory=list)
-    api_key_max_days: int = Field(default=365, ge=1, le=36500)
-    inactivity_days: int = Field(default=90, ge=1, le=3650)
+    api_key_max_days: int = Field(default=365, ge=1, le=36500, strict=True)
+    inactivity_days: int = Field(default=90, ge=1, le=3650, strict=True)
     backup_runbooks: list[str] = Field(default_factory=list)
-    emergency_review_days: int = Field(default=5, ge=0, le=365)
+    emergency_review_days: int = Field(default=5, ge=0, le=365, strict=True)
 
 
 class IdentityMapping(_Strict):
@@ -156,10 +156,14 @@ def load_config(path: Path) -> Config:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise ConfigError(f"cannot read config {path}: {err.strerror}") from err
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"config {path} is not UTF-8 text: {err.reason}") from err
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as err:
         raise ConfigError(f"config {path} is not valid YAML: {err}") from err
+    except ValueError as err:  # PyYAML builds dates itself: 2026-13-01 raises here
+        raise ConfigError(f"config {path} has an impossible value: {err}") from err
     if not isinstance(raw, dict):
         raise ConfigError(f"config {path} must be a mapping of settings")
     config = parse_config(raw, origin=str(path))

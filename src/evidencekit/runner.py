@@ -22,8 +22,9 @@ from evidencekit.collectors.http import apply_fetch_report
 from evidencekit.config import Config, ExportSource
 from evidencekit.controls.catalogue import load_catalogue
 from evidencekit.controls.mapping import check_mapping, control_results
-from evidencekit.errors import SnapshotError
+from evidencekit.errors import ConfigError, SnapshotError
 from evidencekit.evidence.snapshot import Snapshot, SnapshotStore, SnapshotWriter
+from evidencekit.evidence.verify import verify_snapshot
 from evidencekit.exitcodes import ExitCode
 from evidencekit.policies.engine import check_builtins, make_engine
 from evidencekit.policies.evaluate import RawFinding, evaluate_policies
@@ -83,11 +84,33 @@ def collect(config: Config, on_source: SourceCallback | None = None) -> Collecti
 
 
 def open_snapshot(config: Config, snapshot_id: str | None) -> Collection:
-    """Re-read a stored snapshot (the latest when no id is given) without collecting."""
+    """Re-read a stored snapshot (the latest when no id is given) without collecting.
+
+    The snapshot's files are checked against its manifest first, and its period
+    must be the configured one: evaluating altered evidence, or a quarter's
+    evidence against another quarter, would report on something else.
+    """
     store = SnapshotStore(config.store)
+    if snapshot_id is not None and snapshot_id not in store.ids():
+        raise ConfigError(f"there is no snapshot {snapshot_id!r} in {config.store}")
     snapshot = store.get(snapshot_id) if snapshot_id else store.latest()
     if snapshot is None:
         raise SnapshotError(f"the store {config.store} holds no snapshot yet")
+    problems = verify_snapshot(store, snapshot.id).problems
+    if problems:
+        shown = "; ".join(f"{p.kind} {p.path or ''}: {p.detail}" for p in problems[:5])
+        raise SnapshotError(
+            f"snapshot {snapshot.id} does not match its manifest ({shown}); "
+            "run `evidencekit verify` for the full list"
+        )
+    recorded, wanted = snapshot.manifest.get("period", {}), _period_dict(config)
+    if any(recorded.get(key) != wanted[key] for key in ("start", "end", "timezone")):
+        raise ConfigError(
+            f"snapshot {snapshot.id} was collected for "
+            f"{recorded.get('start')}..{recorded.get('end')} "
+            f"({recorded.get('timezone')}), but the config's period is "
+            f"{wanted['start']}..{wanted['end']} ({wanted['timezone']})"
+        )
     return Collection(snapshot=snapshot, sources=read_snapshot(snapshot))
 
 
@@ -210,9 +233,11 @@ def _collect_export(writer: SnapshotWriter, source: ExportSource) -> SourceData:
     try:
         files = collector.evidence_files(source.path)
         staged = writer.stage_files(source.name, source.path, files)
-        return collector.read(staged, source.name)
+        data = collector.read(staged, source.name)
     except Exception as err:  # the runner records any failure as a failed source
         return _failed(source.name, source.type, str(source.path), err)
+    data.location = str(source.path)  # not the staging folder, which is renamed
+    return data
 
 
 def _collect_live(
@@ -236,6 +261,7 @@ def _collect_live(
         except Exception as err:  # the runner records any failure as a failed source
             return _failed(source.name, source.type, live.origin(source), err), shown
     apply_fetch_report(report, data)
+    data.location = live.origin(source)
     return data, shown
 
 
