@@ -108,3 +108,87 @@ test_admin_team_and_role_without_names_still_fail if {
 	contains(finding.message, "Teams-20 (null, which holds AdministerSystem through ScopedUserRoles-120 (null))")
 	"octopus/userroles/userroles-custom" in finding.evidence
 }
+
+# A deployment exported with DeployedById null (an API user deleted since, or a
+# serialiser that lost it) still names the username in DeployedBy.
+no_user_id(username) := {"Deployments-7781": td.deployment("Deployments-7781", {"DeployedById": null, "DeployedBy": username})}
+
+test_deployment_without_user_id_by_an_administrator_fails if {
+	findings := policy.findings with input as td.doc with input.octopus.deployments as no_user_id("octoadmin")
+	findings == {{
+		"resource": "Deployments-7781",
+		"message": "production deployment Deployments-7781 was deployed by 'octoadmin' with no user id, so it cannot be shown that no administrator queued it; by username that is Users-1 (octoadmin), a member of administrators team(s) Teams-1 (Octopus Administrators, which is a built-in administrators team and holds AdministerSystem through ScopedUserRoles-1 (System administrator))",
+		"evidence": [
+			"octopus/deployments/Deployments-7781",
+			"octopus/tasks/ServerTasks-66120",
+			"octopus/environments/Environments-3",
+			"octopus/users/Users-1",
+			"octopus/teams/Teams-1",
+			"octopus/scopeduserroles/ScopedUserRoles-1",
+			"octopus/userroles/userroles-systemadministrator",
+		],
+	}}
+}
+
+test_deployment_without_user_id_matches_the_username_case_insensitively if {
+	finding := td.only(policy.findings, "Deployments-7781") with input as td.doc
+		with input.octopus.deployments as no_user_id("OctoAdmin")
+	contains(finding.message, "by username that is Users-1 (octoadmin), a member of administrators team(s) Teams-1")
+}
+
+test_deployment_without_user_id_by_a_non_administrator_still_fails if {
+	finding := td.only(policy.findings, "Deployments-7781") with input as td.doc
+		with input.octopus.deployments as no_user_id("a.ng")
+	finding.message == "production deployment Deployments-7781 was deployed by 'a.ng' with no user id, so it cannot be shown that no administrator queued it; by username that is Users-212 (a.ng), who is in no administrators team"
+}
+
+test_deployment_without_user_id_or_known_username_fails if {
+	unknown := td.only(policy.findings, "Deployments-7781") with input as td.doc
+		with input.octopus.deployments as no_user_id("rafael.quenby")
+	unknown.message == "production deployment Deployments-7781 was deployed by 'rafael.quenby' with no user id, so it cannot be shown that no administrator queued it; no user in the evidence has that username"
+	nobody := td.only(policy.findings, "Deployments-7781") with input as td.doc
+		with input.octopus.deployments as no_user_id(null)
+	contains(nobody.message, "names no deployer (DeployedBy is empty too) with no user id")
+}
+
+test_deployment_without_the_deployed_by_id_key_fails if {
+	deployment := object.remove(td.deployment("Deployments-7781", {}), ["DeployedById"])
+	finding := td.only(policy.findings, "Deployments-7781") with input as td.doc
+		with input.octopus.deployments as {"Deployments-7781": deployment}
+	contains(finding.message, "was deployed by 'a.ng' with no user id")
+}
+
+# The deployer's team holds a system-level role whose user role is not in the
+# evidence: whether it grants AdministerSystem cannot be shown.
+test_deployer_in_a_team_with_a_missing_system_level_user_role_fails if {
+	scoped := {"ScopedUserRoles-9": td.scoped_role("ScopedUserRoles-9", "Teams-20", "userroles-platformowner", null, [])}
+	findings := policy.findings with input as td.doc
+		with input.octopus.deployments as deployed_by("Users-305")
+		with input.octopus.teams as sre_team
+		with input.octopus.scopeduserroles as scoped
+		with input.index.team_ids_by_user as {"Users-305": ["Teams-20"]}
+		with input.index.scoped_roles_by_team as {"Teams-20": ["ScopedUserRoles-9"]}
+	findings == {{
+		"resource": "Deployments-7781",
+		"message": "production deployment Deployments-7781 was queued by Users-305 (b.osei): scoped role ScopedUserRoles-9 of team Teams-20 grants userroles-platformowner, which is not in the evidence, so it cannot be shown that no administrator queued it",
+		"evidence": [
+			"octopus/deployments/Deployments-7781",
+			"octopus/tasks/ServerTasks-66120",
+			"octopus/environments/Environments-3",
+			"octopus/users/Users-305",
+			"octopus/teams/Teams-20",
+			"octopus/scopeduserroles/ScopedUserRoles-9",
+		],
+	}}
+}
+
+test_role_without_space_id_key_makes_an_administrators_team if {
+	role := object.remove(sre_role(null)["ScopedUserRoles-120"], ["SpaceId"])
+	finding := td.only(policy.findings, "Deployments-7781") with input as td.doc
+		with input.octopus.deployments as deployed_by("Users-305")
+		with input.octopus.teams as sre_team
+		with input.octopus.scopeduserroles as {"ScopedUserRoles-120": role}
+		with input.index.team_ids_by_user as {"Users-305": ["Teams-20"]}
+		with input.index.scoped_roles_by_team as {"Teams-20": ["ScopedUserRoles-120"]}
+	contains(finding.message, "Teams-20 (Platform SRE, which holds AdministerSystem through ScopedUserRoles-120 (System administrator))")
+}

@@ -3,9 +3,11 @@
 # description: >-
 #   Every API key of an active Octopus user has an expiry date, and its lifetime from
 #   Created to Expires is at most the configured maximum number of days. A key with
-#   no Created time fails, as does a key whose user is not in the evidence.
+#   no Created time fails, as does a key whose user is not in the evidence. An
+#   expiry too far ahead to compute with (9999-12-31) counts as never expiring.
 # custom:
 #   id: api-key-expiry
+#   lint: OctoLintPerpetualApiKeys
 #   severity: medium
 #   controls: [iso27001-2022:A.5.17, iso27001-2022:A.8.5, soc2-2017:CC6.1]
 #   requires: [octopus.apikeys, octopus.users]
@@ -58,6 +60,23 @@ lifetime(key) := ["it has no Created time, so its lifetime cannot be shown"] if 
 	not is_string(key.Created)
 } else := [sprintf("it never expires (Expires is empty; created %s)", [key.Created])] if {
 	not is_string(key.Expires)
+} else := [sprintf(
+	"its Created time %s is not a timestamp that can be computed with, so its lifetime cannot be shown",
+	[key.Created],
+)] if {
+	not util.computable(key.Created)
+} else := [sprintf(
+	"it effectively never expires (Expires %s is past any date that can be computed with; created %s)",
+	[key.Expires, key.Created],
+)] if {
+	# 9999-12-31 or 2300-01-01 is how some clients write "never"; parsing it would
+	# raise "time outside of valid range" and drop every finding of the policy.
+	util.beyond_computable(key.Expires)
+} else := [sprintf(
+	"its Expires time %s is not a timestamp that can be computed with, so its lifetime cannot be shown",
+	[key.Expires],
+)] if {
+	not util.computable(key.Expires)
 } else := [msg] if {
 	span := util.ns(key.Expires) - util.ns(key.Created)
 	span > max_days * util.day_ns

@@ -92,3 +92,33 @@ test_missing_maximum_setting_leaves_tested_undefined if {
 	settings := object.remove(td.settings, ["api_key_max_days"])
 	not policy.tested with input as td.doc with input.settings as settings
 }
+
+# Some clients write "never" as 9999-12-31 or 2300-01-01; the engine cannot hold
+# such a moment in nanoseconds, and parsing it would drop every finding.
+test_far_future_expiry_is_effectively_never_and_keeps_other_findings if {
+	keys := {
+		"APIKeys-501": td.api_key("APIKeys-501", "Users-377", "2026-02-01T09:00:00.000000Z", "9999-12-31T00:00:00.000000Z"),
+		"APIKeys-503": td.api_key("APIKeys-503", "Users-212", "2026-03-02T10:00:00.000000Z", "2300-01-01T00:00:00.000000Z"),
+		"APIKeys-504": td.api_key("APIKeys-504", "Users-305", "2026-01-05T08:00:00.000000Z", null),
+	}
+	findings := policy.findings with input as td.doc with input.octopus.apikeys as keys
+	count(findings) == 3
+	td.only(findings, "APIKeys-501").message == `API key APIKeys-501 ("ci pipeline") of "Users-377": it effectively never expires (Expires 9999-12-31T00:00:00.000000Z is past any date that can be computed with; created 2026-02-01T09:00:00.000000Z)`
+	contains(td.only(findings, "APIKeys-503").message, "it effectively never expires (Expires 2300-01-01T00:00:00.000000Z")
+	contains(td.only(findings, "APIKeys-504").message, "it never expires (Expires is empty")
+}
+
+test_expiry_just_inside_the_computable_range_is_measured if {
+	finding := td.only(policy.findings, "APIKeys-501") with input as td.doc
+		with input.octopus.apikeys as key("2026-02-01T09:00:00.000000Z", "2262-04-10T00:00:00.000000Z")
+	contains(finding.message, "it is valid for more than 86264 days")
+}
+
+test_timestamps_that_cannot_be_computed_with_fail_closed if {
+	early := td.only(policy.findings, "APIKeys-501") with input as td.doc
+		with input.octopus.apikeys as key("1601-01-01T00:00:00.000000Z", "2026-12-01T00:00:00.000000Z")
+	endswith(early.message, "its Created time 1601-01-01T00:00:00.000000Z is not a timestamp that can be computed with, so its lifetime cannot be shown")
+	malformed := td.only(policy.findings, "APIKeys-501") with input as td.doc
+		with input.octopus.apikeys as key("2026-02-01T09:00:00.000000Z", "2027-01-31 09:00:00")
+	endswith(malformed.message, "its Expires time 2027-01-31 09:00:00 is not a timestamp that can be computed with, so its lifetime cannot be shown")
+}

@@ -1,6 +1,7 @@
 # Unit tests for the change-approval policy.
 package evidencekit.policies.change_approval_test
 
+import data.evidencekit.lib.jsmlink_test as jt
 import data.evidencekit.lib.testdata as td
 import data.evidencekit.policies.change_approval as policy
 import rego.v1
@@ -180,4 +181,57 @@ test_sparse_change_record_still_fails_every_condition if {
 test_deployment_without_environment_field_is_not_production if {
 	bare := {"Deployments-7781": object.remove(td.deployment("Deployments-7781", {}), ["EnvironmentId"])}
 	policy.tested == 0 with input as td.doc with input.octopus.deployments as bare
+}
+
+# Deployments-7781 with no server task approval and no change titled after it, so
+# it names no ServiceNow change; its release notes vary, and the JSM evidence holds
+# request OPS-812. (The releases are bound before jt.doc, and each evaluation is
+# its own expression: in the regorus build in use, a call into another test
+# package after binding jt.doc, or a helper function that carries `with` called
+# twice, evaluates as undefined.)
+test_deployment_naming_only_a_jsm_request_is_left_to_jsm_change_approval if {
+	releases := jt.releases("Adds SEPA instant payouts. Change: OPS-812.")
+	d := jt.doc
+	findings := policy.findings with input as d
+		with input.index.task_approval_by_task as {}
+		with input.index.changes_by_short_description as {}
+		with input.octopus.releases as releases
+	findings == set()
+	tested := policy.tested with input as d
+		with input.index.task_approval_by_task as {}
+		with input.index.changes_by_short_description as {}
+		with input.octopus.releases as releases
+	tested == 0
+}
+
+test_deployment_naming_neither_a_change_nor_a_jsm_request_still_fails if {
+	# FIN-77 is not a project the JSM evidence holds requests of, so it is no link.
+	releases := jt.releases("Adds SEPA instant payouts, see FIN-77.")
+	d := jt.doc
+	findings := policy.findings with input as d
+		with input.index.task_approval_by_task as {}
+		with input.index.changes_by_short_description as {}
+		with input.octopus.releases as releases
+	count(findings) == 1
+	some finding in findings
+	finding.resource == "Deployments-7781"
+	startswith(finding.message, "deployment Deployments-7781 is not linked to a change request")
+	tested := policy.tested with input as d
+		with input.index.task_approval_by_task as {}
+		with input.index.changes_by_short_description as {}
+		with input.octopus.releases as releases
+	tested == 1
+}
+
+test_deployment_naming_a_servicenow_change_and_a_jsm_request_is_still_judged if {
+	# The release notes name both; the CHG number links it here, so the change is
+	# judged (and fails its window) whatever jsm-change-approval finds.
+	releases := jt.releases("Adds SEPA instant payouts under CHG0031337 and OPS-812.")
+	d := jt.doc
+	changes := with_change({"end_date": "2026-07-15T09:00:00.000000Z"})
+	finding := td.only(policy.findings, "Deployments-7781") with input as d
+		with input.index.task_approval_by_task as {}
+		with input.octopus.releases as releases
+		with input.servicenow.change_request as changes
+	contains(finding.message, "after the planned end 2026-07-15T09:00:00.000000Z of change CHG0031337")
 }

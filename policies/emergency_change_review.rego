@@ -52,6 +52,14 @@ late(change) := "has no planned end (end_date is empty), so its review deadline 
 ) if {
 	not is_string(change.closed_at)
 } else := msg if {
+	unusable := [field | some field in ["end_date", "closed_at"]; not util.computable(change[field])]
+	count(unusable) > 0
+	field := unusable[0]
+	msg := sprintf(
+		"has %s %s, which is not a timestamp that can be computed with, so a review within %v days of its planned end cannot be shown",
+		[field, change[field], days],
+	)
+} else := msg if {
 	util.ns(change.closed_at) > util.ns(change.end_date) + (days * util.day_ns)
 	msg := sprintf(
 		"was closed at %s, more than %v days after its planned end %s",

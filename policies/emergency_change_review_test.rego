@@ -1,6 +1,7 @@
 # Unit tests for the emergency-change-review policy.
 package evidencekit.policies.emergency_change_review_test
 
+import data.evidencekit.lib.jsmlink_test as jt
 import data.evidencekit.lib.testdata as td
 import data.evidencekit.policies.emergency_change_review as policy
 import rego.v1
@@ -140,4 +141,40 @@ test_change_without_number_is_reported_by_sys_id if {
 test_missing_review_days_setting_leaves_tested_undefined if {
 	settings := object.remove(td.settings, ["emergency_review_days"])
 	not policy.tested with input as td.doc with input.settings as settings
+}
+
+# A closed_at or end_date the engine cannot compute with (a far-future placeholder
+# or a year before 1677) is a finding, never an error that drops the others.
+test_timestamps_that_cannot_be_computed_with_fail_closed if {
+	far := td.only(policy.findings, "CHG0031340") with input as td.doc
+		with input.octopus.deployments as deployments
+		with input.octopus.tasks as tasks
+		with input.servicenow.change_request as with_change_40({"closed_at": "9999-12-31T00:00:00.000000Z"})
+	endswith(far.message, "has closed_at 9999-12-31T00:00:00.000000Z, which is not a timestamp that can be computed with, so a review within 5 days of its planned end cannot be shown")
+	both := td.only(policy.findings, "CHG0031340") with input as td.doc
+		with input.octopus.deployments as deployments
+		with input.octopus.tasks as tasks
+		with input.servicenow.change_request as with_change_40({
+			"end_date": "2300-01-01T00:00:00.000000Z",
+			"closed_at": "1600-01-01T00:00:00.000000Z",
+		})
+	contains(both.message, "has end_date 2300-01-01T00:00:00.000000Z, which is not a timestamp")
+}
+
+# A deployment that names only a JSM request is left to jsm-change-approval: it is
+# neither examined nor reported as unlinked here. (Releases are bound before
+# jt.doc; see change_approval_test.rego for the regorus quirk.)
+test_deployment_naming_only_a_jsm_request_is_not_reported if {
+	releases := jt.releases("Adds SEPA instant payouts. Change: OPS-812.")
+	d := jt.doc
+	findings := policy.findings with input as d
+		with input.index.task_approval_by_task as {}
+		with input.index.changes_by_short_description as {}
+		with input.octopus.releases as releases
+	findings == set()
+	tested := policy.tested with input as d
+		with input.index.task_approval_by_task as {}
+		with input.index.changes_by_short_description as {}
+		with input.octopus.releases as releases
+	tested == 0
 }

@@ -53,6 +53,8 @@ findings contains finding if {
 	}
 }
 
+# An event time util.ns cannot compute with is undefined here, so that user is
+# reported rather than passed over.
 recent(id) if util.ns(input.index.last_event_by_user[id].occurred) >= cutoff_ns
 
 last_activity(last) := last.occurred if is_string(last.occurred)

@@ -81,3 +81,13 @@ test_missing_threshold_setting_leaves_tested_undefined if {
 	settings := object.remove(td.settings, ["inactivity_days"])
 	not policy.tested with input as td.doc with input.settings as settings
 }
+
+# An event time the engine cannot compute with (a clock reset to 1601, the Windows
+# epoch) is no sign of recent activity, and it must not stop the policy.
+test_last_event_time_that_cannot_be_computed_with_fails_closed if {
+	findings := policy.findings with input as td.doc
+		with input.index.last_event_by_user as last_seen("1601-01-01T00:00:00.000000Z")
+	count(findings) == 1
+	finding := td.only(findings, "Users-305")
+	endswith(finding.message, "last activity: 1601-01-01T00:00:00.000000Z")
+}

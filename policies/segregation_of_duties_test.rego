@@ -1,6 +1,7 @@
 # Unit tests for the segregation-of-duties policy.
 package evidencekit.policies.segregation_of_duties_test
 
+import data.evidencekit.lib.jsmlink_test as jt
 import data.evidencekit.lib.testdata as td
 import data.evidencekit.policies.segregation_of_duties as policy
 import rego.v1
@@ -118,4 +119,22 @@ test_deployment_record_without_deployer_field_still_fails if {
 		with input.octopus.deployments as bare
 	contains(finding.message, "(DeployedById is empty), who has no e-mail address in the Octopus evidence")
 	finding.evidence == [deployment_ref, task_ref, change_ref]
+}
+
+# A deployment that names only a JSM request is left to jsm-change-approval: it is
+# neither examined nor reported as unlinked here. (Releases are bound before
+# jt.doc; see change_approval_test.rego for the regorus quirk.)
+test_deployment_naming_only_a_jsm_request_is_not_reported if {
+	releases := jt.releases("Adds SEPA instant payouts. Change: OPS-812.")
+	d := jt.doc
+	findings := policy.findings with input as d
+		with input.index.task_approval_by_task as {}
+		with input.index.changes_by_short_description as {}
+		with input.octopus.releases as releases
+	findings == set()
+	tested := policy.tested with input as d
+		with input.index.task_approval_by_task as {}
+		with input.index.changes_by_short_description as {}
+		with input.octopus.releases as releases
+	tested == 0
 }

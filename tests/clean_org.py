@@ -7,11 +7,13 @@ administrator on the allowlist, one API key with an expiry, a backup runbook tha
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+CLEAN_CONFIG = Path(__file__).parent / "data" / "octopus_lint" / "clean-org"
 PERIOD = {"start": "2026-03-01", "end": "2026-03-31", "timezone": "UTC"}
 
 
@@ -73,6 +75,7 @@ def _octopus() -> dict[str, Any]:
                     "DeployedById": "Users-2",
                     "Created": "2026-03-10T09:00:00.0000000+00:00",
                     "Comments": "Deploy under CHG0000001",
+                    "DeployedToMachineIds": ["Machines-1"],
                     "FormValues": {},
                     "SpaceId": "Spaces-1",
                 }
@@ -231,6 +234,10 @@ def write_clean_org(root: Path, **config_overrides: Any) -> Path:
             path = root / "exports" / folder / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(content, indent=1), encoding="utf-8")
+    # The optional Octopus configuration resources (targets, feeds, accounts, ...)
+    # that the lint policies read, all compliant.
+    for extra in CLEAN_CONFIG.glob("*.json"):
+        shutil.copy(extra, root / "exports" / "octopus" / extra.name)
     config: dict[str, Any] = {
         "organisation": "Clean Example Ltd",
         "period": PERIOD,

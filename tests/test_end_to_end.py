@@ -51,9 +51,14 @@ def test_sample_run_reports_exactly_the_known_findings(
     expected = json.loads((SAMPLE / "expected-findings.json").read_text("utf-8"))
     assert found == sorted((e["policy"], e["resource"]) for e in expected)
     assert data["evidence_complete"] is True
-    assert {p["id"]: p["status"] for p in data["policies"]} == dict.fromkeys(
-        {e["policy"] for e in expected}, "fail"
-    )
+    in_scope = {
+        p["id"]: p["status"]
+        for p in data["policies"]
+        if not (p["reason"] or "").startswith("not collected in this run")
+    }
+    assert in_scope == dict.fromkeys({e["policy"] for e in expected}, "fail")
+    out_of_scope = {p["id"] for p in data["policies"]} - set(in_scope)
+    assert {policy.split("-")[0] for policy in out_of_scope} == {"aws", "k8s", "jsm"}
     assert {"report.pdf", "report.xlsx", "results.json"} <= {
         p.name for p in out.iterdir()
     }
@@ -98,9 +103,14 @@ def test_clean_organisation_exits_zero(tmp_path: Path) -> None:
 
     data = results(out)
     assert outcome.exit_code == 0, (outcome.output, data["findings"])
-    statuses = {p["id"]: p["status"] for p in data["policies"]}
+    statuses = {
+        p["id"]: p["status"]
+        for p in data["policies"]
+        if not (p["reason"] or "").startswith("not collected in this run")
+    }
     assert statuses.pop("emergency-change-review") == "not_tested"  # none in scope
     assert set(statuses.values()) == {"pass"}
+    assert "change-approval" in statuses and "octopus-insecure-feeds" in statuses
     a832 = next(c for c in data["controls"] if c["id"] == "A.8.32")
     assert a832["status"] == "not_tested"  # one of its policies had nothing to test
 
@@ -277,3 +287,20 @@ def test_an_unexpected_crash_exits_3_not_1(
     outcome = invoke("run", "--config", str(config))
     assert outcome.exit_code == 3
     assert "unexpected KeyError" in outcome.output
+
+
+def test_a_production_environment_that_matches_nothing_exits_2(tmp_path: Path) -> None:
+    config = write_clean_org(tmp_path, production_environments=["Prod"])
+    outcome = invoke("run", "--config", str(config), "--out", str(tmp_path / "o"))
+    assert outcome.exit_code == 2
+    assert "Prod match no Octopus environment" in outcome.output
+    assert "Production" in outcome.output  # the names that do exist are listed
+
+
+def test_credentials_in_the_opa_url_are_refused_and_not_echoed(tmp_path: Path) -> None:
+    engine = {"type": "opa", "url": "http://svc:Sup3rSecret@127.0.0.1:59999"}
+    config = write_clean_org(tmp_path, engine=engine)
+    outcome = invoke("run", "--config", str(config))
+    assert outcome.exit_code == 2
+    assert "must not hold credentials" in outcome.output
+    assert "Sup3rSecret" not in outcome.output

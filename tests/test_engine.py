@@ -90,8 +90,8 @@ DEPLOYMENTS = {
 INPUT = {"octopus": {"deployments": DEPLOYMENTS, "tasks": {}}}
 
 
-def regorus_with(*modules: tuple[str, str]) -> RegorusEngine:
-    engine = RegorusEngine()
+def regorus_with(*modules: tuple[str, str], joint: bool = False) -> RegorusEngine:
+    engine = RegorusEngine(joint=joint)
     engine.load(list(modules))
     return engine
 
@@ -152,6 +152,7 @@ def test_packages_are_evaluated_in_one_query_when_all_are_defined() -> None:
     engine = regorus_with(
         ("unapproved.rego", UNAPPROVED),
         ("unapproved_copy.rego", UNAPPROVED.replace(".unapproved", ".copy")),
+        joint=True,
     )
     counter = CountingInput(engine._engine)
     engine._engine = counter
@@ -180,7 +181,8 @@ def test_many_packages_fit_in_one_joint_query() -> None:
                 UNAPPROVED.replace("evidencekit.policies.unapproved", name),
             )
             for name in names
-        ]
+        ],
+        joint=True,
     )
     counter = CountingInput(engine._engine)
     engine._engine = counter

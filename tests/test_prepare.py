@@ -7,7 +7,12 @@ import pytest
 from evidencekit.collectors.base import Record, ResourceData, SourceData
 from evidencekit.config import Config, parse_config
 from evidencekit.errors import EvidenceError
-from evidencekit.policies.prepare import build_input, known_resources, reads_raw_events
+from evidencekit.policies.prepare import (
+    account_modifications,
+    build_input,
+    known_resources,
+    reads_raw_events,
+)
 
 
 def make_config(**overrides: Any) -> Config:
@@ -251,6 +256,12 @@ def test_settings_carry_the_policy_parameters(document: dict[str, Any]) -> None:
         "inactivity_days": 90,
         "backup_runbooks": ["Nightly database backup"],
         "emergency_review_days": 5,
+        "kubernetes_ignored_subjects": [],
+        "jsm_allowed_statuses": ["Implementing", "Review", "Completed", "Closed"],
+        "account_rotation_days": 90,
+        "aws_key_rotation_days": 90,
+        "unused_target_days": 30,
+        "max_deployment_steps": 20,
     }
 
 
@@ -402,3 +413,36 @@ def test_reads_raw_events_spots_a_policy_that_scans_them() -> None:
     assert reads_raw_events([("a.rego", indexed), ("b.rego", scans)])
     assert reads_raw_events([("c.rego", 'count(input.octopus["events"])')])
     assert not reads_raw_events([("a.rego", indexed)])
+
+
+def test_account_modifications_keep_only_modified_events_before_the_end() -> None:
+    def event(number: int, category: str, occurred: str, docs: list[str]) -> Any:
+        return {
+            "Id": f"Events-{number}",
+            "Category": category,
+            "Occurred": occurred,
+            "RelatedDocumentIds": docs,
+            "_ref": f"octopus/events/Events-{number}",
+        }
+
+    events = {
+        "Events-1": event(1, "Modified", "2026-08-01T09:00:00.000000Z", ["Accounts-1"]),
+        "Events-2": event(2, "Created", "2026-08-02T09:00:00.000000Z", ["Accounts-1"]),
+        "Events-3": event(3, "Modified", "2026-10-01T00:00:00.000000Z", ["Accounts-1"]),
+        "Events-4": event(4, "Modified", "2026-07-01T00:00:00.000000Z", ["Projects-1"]),
+        "Events-5": event(5, "Modified", "2026-06-01T00:00:00.000000Z", ["Accounts-1"]),
+    }
+    accounts = {"Accounts-1": {"Id": "Accounts-1"}}
+    found = account_modifications(events, accounts, "2026-10-01T00:00:00.000000Z")
+    assert found == {
+        "Accounts-1": [
+            {
+                "occurred": "2026-06-01T00:00:00.000000Z",
+                "ref": "octopus/events/Events-5",
+            },
+            {
+                "occurred": "2026-08-01T09:00:00.000000Z",
+                "ref": "octopus/events/Events-1",
+            },
+        ]
+    }

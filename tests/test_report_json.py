@@ -12,15 +12,36 @@ import pytest
 import report_fixtures as fx
 from evidencekit.errors import ReportError
 from evidencekit.reports.json_report import SCHEMA, sorted_findings, write_json
-from evidencekit.results import RunResult, run_result_from_dict
+from evidencekit.results import AccessEntry, RunResult, run_result_from_dict
 
 TOP_LEVEL_KEYS = [
     "schema", "organisation", "period", "frameworks", "snapshot_id",
     "manifest_sha256", "collected_at", "previous_manifest_sha256", "generated_at",
     "tool_version", "engine", "evidence_complete", "evidence_gaps",
     "evaluation_errors", "summary", "sources", "policies", "controls", "findings",
-    "manifest",
+    "access_review", "manifest",
 ]  # fmt: skip
+ACCESS_REVIEW = [
+    AccessEntry(
+        person="tomasz.brennan@harbourline.example",
+        system="octopus",
+        account="Users-5",
+        entitlement="deploy-production",
+        scope="Production (Environments-3) in Spaces-1",
+        via="team prod-deployers (Teams-4) -> role Deployment creator "
+        "(ScopedUserRoles-4) [DeploymentCreate]",
+        evidence=["octopus/scopeduserroles/ScopedUserRoles-4", "octopus/teams/Teams-4"],
+    ),
+    AccessEntry(
+        person=None,
+        system="aws:210987654321",
+        account="arn:aws:iam::210987654321:role/octopus-lambda-deployer",
+        entitlement="deploy-production",
+        scope="arn:aws:lambda:eu-west-2:210987654321:function:settlement-*",
+        via="managed policy lambda-release [lambda:UpdateFunctionCode] [IAM role]",
+        evidence=["aws/roles/210987654321:octopus-lambda-deployer"],
+    ),
+]
 
 
 def _write(result: RunResult, folder: Path) -> dict[str, Any]:
@@ -179,3 +200,25 @@ def test_failed_write_keeps_the_previous_file(tmp_path: Path) -> None:
 
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["results.json"]
+
+
+def test_access_review_is_written_in_order_and_reads_back(tmp_path: Path) -> None:
+    result = replace(fx.run_result(), access_review=ACCESS_REVIEW)
+    data = _write(result, tmp_path)
+
+    assert data["access_review"][1] == {
+        "person": None,
+        "system": "aws:210987654321",
+        "account": "arn:aws:iam::210987654321:role/octopus-lambda-deployer",
+        "entitlement": "deploy-production",
+        "scope": "arn:aws:lambda:eu-west-2:210987654321:function:settlement-*",
+        "via": "managed policy lambda-release [lambda:UpdateFunctionCode] [IAM role]",
+        "evidence": ["aws/roles/210987654321:octopus-lambda-deployer"],
+    }
+    assert [row["person"] for row in data["access_review"]] == [
+        "tomasz.brennan@harbourline.example",
+        None,
+    ]
+    expected = replace(result, findings=sorted_findings(result.findings))
+    assert run_result_from_dict(data) == expected
+    assert _write(fx.complete_run_result(), tmp_path)["access_review"] == []

@@ -14,14 +14,37 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 import report_fixtures as fx
-from evidencekit.reports.safe_text import EXCEL_CELL_LIMIT
+from evidencekit.reports.safe_text import EXCEL_CELL_LIMIT, cell_text
 from evidencekit.reports.xlsx_report import write_xlsx
-from evidencekit.results import RunResult
+from evidencekit.results import AccessEntry, RunResult
 
 SHEETS = [
-    "Summary", "Controls", "Policies", "Findings", "Evidence",
+    "Summary", "Controls", "Policies", "Findings", "Access review", "Evidence",
     "Statement of Applicability",
 ]  # fmt: skip
+BANNER_SHEETS = ("Summary", "Access review")  # a banner row above the header
+
+ACCESS_REVIEW = [
+    AccessEntry(
+        person="tomasz.brennan@harbourline.example",
+        system="octopus",
+        account="Users-5",
+        entitlement="deploy-production",
+        scope="Production (Environments-3) in Spaces-1",
+        via="team prod-deployers (Teams-4) -> role Deployment creator "
+        "(ScopedUserRoles-4) [DeploymentCreate]",
+        evidence=["octopus/scopeduserroles/ScopedUserRoles-4", "octopus/teams/Teams-4"],
+    ),
+    AccessEntry(
+        person=None,
+        system="kubernetes:harbour-prod-eu",
+        account='User:=HYPERLINK("http://attacker.example")',
+        entitlement="administrator",
+        scope="all namespaces (cluster-wide)",
+        via="ClusterRoleBinding x\x07 -> ClusterRole cluster-admin [* on *.*]",
+        evidence=["k8s/clusterrolebindings/x"],
+    ),
+]
 
 
 def _workbook(result: RunResult, folder: Path) -> Workbook:
@@ -54,7 +77,7 @@ def hostile_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_sheets_have_frozen_headers_and_filtered_tables(workbook: Workbook) -> None:
     assert workbook.sheetnames == SHEETS
     for ws in workbook.worksheets:
-        assert ws.freeze_panes == ("A3" if ws.title == "Summary" else "A2")
+        assert ws.freeze_panes == ("A3" if ws.title in BANNER_SHEETS else "A2")
         assert ws.tables, f"{ws.title} has no table"
         for table in ws.tables.values():
             assert table.autoFilter is not None
@@ -255,3 +278,66 @@ def test_many_findings_are_all_written(tmp_path: Path) -> None:
     assert len(rows) == 3000
     assert {row["Severity"] for row in rows[:750]} == {"critical"}
     assert ws.conditional_formatting  # severity colours without per-cell styles
+
+
+def test_access_review_sheet_lists_each_row_with_its_evidence(tmp_path: Path) -> None:
+    result = replace(fx.run_result(), access_review=ACCESS_REVIEW)
+    ws = _workbook(result, tmp_path)["Access review"]
+    rows = _rows(ws, "AccessReview")
+
+    assert str(ws["A1"].value).startswith(
+        "ACCESS REVIEW FROM INCOMPLETE EVIDENCE: 1 gap"
+    )
+    assert "2 row(s); 1 account row(s) NOT JOINED to a person" in str(ws["A1"].value)
+    assert ws["A1"].fill.fgColor.rgb.endswith("C00000")
+    assert ws.tables["AccessReview"].ref == "A2:G4"
+    assert rows[0] == {
+        "Person": "tomasz.brennan@harbourline.example",
+        "System": "octopus",
+        "Account": "Users-5",
+        "Entitlement": "deploy-production",
+        "Scope": "Production (Environments-3) in Spaces-1",
+        "Granted via": ACCESS_REVIEW[0].via,
+        "Evidence refs": (
+            "octopus/scopeduserroles/ScopedUserRoles-4\noctopus/teams/Teams-4"
+        ),
+    }
+    assert rows[1]["Person"] == "NOT JOINED"
+    assert ws.column_dimensions["F"].width == 70
+
+
+def test_access_review_text_is_neutralised(tmp_path: Path) -> None:
+    result = replace(fx.run_result(), access_review=ACCESS_REVIEW)
+    rows = _rows(_workbook(result, tmp_path)["Access review"], "AccessReview")
+
+    # the account does not start with "=", but the via text carries a control char
+    assert rows[1]["Account"] == 'User:=HYPERLINK("http://attacker.example")'
+    assert rows[1]["Granted via"] == (
+        "ClusterRoleBinding x⟨U+0007⟩ -> ClusterRole cluster-admin [* on *.*]"
+    )
+    hostile = replace(
+        fx.run_result(),
+        access_review=[replace(ACCESS_REVIEW[1], account="=1+1", scope="@SUM(1)")],
+    )
+    row = _rows(_workbook(hostile, tmp_path)["Access review"], "AccessReview")[0]
+    assert (row["Account"], row["Scope"]) == ("'=1+1", "'@SUM(1)")
+
+
+def test_empty_access_review_says_so(tmp_path: Path) -> None:
+    ws = _workbook(fx.complete_run_result(), tmp_path)["Access review"]
+
+    assert str(ws["A1"].value) == (
+        "Access review from complete evidence: 0 row(s); 0 account row(s) NOT "
+        "JOINED to a person."
+    )
+    assert _rows(ws, "AccessReview")[0]["Person"] == (
+        "(no entitlement found in this run's evidence)"
+    )
+
+
+def test_cell_limit_counts_utf16_units_for_emoji() -> None:
+    """40,000 emoji are 80,000 UTF-16 units: the cell must still fit Excel's limit."""
+    text = cell_text("\U0001f600" * 40_000)
+    assert len(text.encode("utf-16-le")) // 2 <= EXCEL_CELL_LIMIT
+    assert text.endswith("full value in results.json]")
+    assert text.startswith("\U0001f600")

@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from evidencekit.collectors.octopus import OctopusExportCollector
+
 SAMPLE = Path(__file__).resolve().parents[1] / "examples" / "harbourline"
 OCTOPUS = SAMPLE / "exports" / "octopus"
 SERVICENOW = SAMPLE / "exports" / "servicenow"
@@ -26,6 +28,26 @@ POLICIES = (
     "inactive-users",
     "emergency-change-review",
     "backup-runbooks",
+    "octopus-unrotated-accounts",
+    "octopus-shared-git-usernames",
+    "octopus-insecure-feeds",
+    "octopus-insecure-k8s-targets",
+    "octopus-insecure-webhooks",
+    "octopus-sha1-certificates",
+    "octopus-unused-targets",
+    "octopus-unhealthy-targets",
+    "octopus-empty-projects",
+    "octopus-too-many-steps",
+)
+LINT_RESOURCES = (
+    "machines",
+    "workers",
+    "feeds",
+    "accounts",
+    "subscriptions",
+    "gitcredentials",
+    "deploymentprocesses",
+    "certificates",
 )
 # 1 July to 30 September 2026 in Europe/London, as a half-open UTC interval.
 PERIOD_START = datetime(2026, 6, 30, 23, tzinfo=UTC)
@@ -234,6 +256,22 @@ def known_resources() -> dict[str, set[str]]:
         "inactive-users": users,
         "emergency-change-review": {snow_value(c["number"]) for c in changes},
         "backup-runbooks": {f"{name}/{month}" for name in runbooks for month in months},
+        "octopus-unrotated-accounts": set(by_id("accounts")),
+        "octopus-shared-git-usernames": {
+            credential["Details"]["Username"].lower()
+            for credential in by_id("gitcredentials").values()
+            if credential["Details"].get("Username")
+        },
+        "octopus-insecure-feeds": set(by_id("feeds")),
+        "octopus-insecure-k8s-targets": set(by_id("machines")),
+        "octopus-insecure-webhooks": set(by_id("subscriptions")),
+        "octopus-sha1-certificates": set(by_id("machines"))
+        | set(by_id("workers"))
+        | set(by_id("certificates")),
+        "octopus-unused-targets": set(by_id("machines")),
+        "octopus-unhealthy-targets": set(by_id("machines")),
+        "octopus-empty-projects": set(by_id("projects")),
+        "octopus-too-many-steps": set(by_id("deploymentprocesses")),
     }
 
 
@@ -301,3 +339,52 @@ def test_allowlisted_admin_is_an_admin_without_a_finding() -> None:
     assert len(allowed) == 1
     assert users[allowed[0]]["Id"] in admins["MemberUserIds"]
     assert users[allowed[0]]["Id"] not in flagged
+
+
+def test_the_optional_lint_resources_are_present_so_the_sample_is_complete() -> None:
+    data = OctopusExportCollector().read(OCTOPUS, "octopus")
+
+    assert {name: data.resources[name].status.value for name in LINT_RESOURCES} == (
+        dict.fromkeys(LINT_RESOURCES, "complete")
+    )
+    assert data.overall_status().value == "complete"
+    assert all(data.resources[name].records for name in LINT_RESOURCES)
+
+
+def test_sensitive_values_are_only_ever_has_value_shapes() -> None:
+    secret_names = {"Password", "SecretKey", "Token", "PrivateKeyFile"}
+    for name in LINT_RESOURCES:
+        for record in by_id(name).values():
+            for holder in (record, record.get("Details") or {}):
+                for field in secret_names & set(holder):
+                    assert holder[field] == {"HasValue": True, "NewValue": None}, (
+                        name,
+                        record["Id"],
+                        field,
+                    )
+
+
+def test_deployments_name_the_targets_they_reached() -> None:
+    machines = by_id("machines")
+    tasks = by_id("tasks")
+    for deployment in by_id("deployments").values():
+        targets = deployment["DeployedToMachineIds"]
+        assert set(targets) <= set(machines), deployment["Id"]
+        environments = {machines[m]["EnvironmentIds"][0] for m in targets}
+        assert environments <= {deployment["EnvironmentId"]}, deployment["Id"]
+        if tasks[deployment["TaskId"]]["StartTime"] is None:
+            assert targets == [], deployment["Id"]
+    reached = {
+        m for d in by_id("deployments").values() for m in d["DeployedToMachineIds"]
+    }
+    assert "Machines-5" not in reached  # the planted unused target
+    assert "Machines-9" not in reached  # disabled
+
+
+def test_health_check_events_name_the_exported_targets() -> None:
+    machines = by_id("machines")
+    for page in event_pages():
+        for event in page["Items"]:
+            if event["Category"] == "MachineHealthy":
+                machine, environment = event["RelatedDocumentIds"]
+                assert machines[machine]["EnvironmentIds"] == [environment]

@@ -1327,7 +1327,12 @@ def machine_events(world: World) -> Iterator[Event]:
 
 def build_events(world: World) -> list[Event]:
     """Collect every event, drop those after collection, and number them by time."""
-    events = [*deployment_events(world), *release_events(world), *machine_events(world)]
+    events = [
+        *deployment_events(world),
+        *release_events(world),
+        *machine_events(world),
+        *account_events(),
+    ]
     for person in PEOPLE:
         events.extend(person_activity(world, person))
     events = [event for event in events if event.occurred <= COLLECTED_AT]
@@ -1561,6 +1566,7 @@ def render_deployment(deployment: Deployment) -> JsonObject:
         "SkipActions": [],
         "SpecificMachineIds": [],
         "ExcludedMachineIds": [],
+        "DeployedToMachineIds": deployed_machines(deployment),
         "ForcePackageDownload": False,
         "UseGuidedFailure": False,
         "SpaceId": SPACE,
@@ -1685,7 +1691,10 @@ def render_projects() -> list[JsonObject]:
             "SpaceId": SPACE,
             "Links": links("projects", f"Projects-{number}"),
         }
-        for number, (name, text, _, _) in enumerate(PROJECTS, 1)
+        for number, name, text in [
+            *((n, name, text) for n, (name, text, _, _) in enumerate(PROJECTS, 1)),
+            SANDBOX,
+        ]
     ]
 
 
@@ -1828,6 +1837,421 @@ def event_page(
         "Items": [event_json(event) for event in events],
         "Links": page_links,
     }
+
+
+# --- rendering: Octopus infrastructure and configuration (the lint evidence) ------
+#
+# Twelve deployment targets (the Machines-N of the health-check events), two
+# workers, feeds, accounts, subscriptions, Git credentials, deployment processes
+# and certificates. Each lint policy gets a few planted violations and a trap;
+# the rest complies. Nothing here draws from the random generator, so the other
+# files stay as they were.
+
+UNUSED_DAYS = 30  # octopus-unused-targets' default
+ROTATION_DAYS = 90  # octopus-unrotated-accounts' default
+MAX_STEPS = 20  # octopus-too-many-steps' default
+PROJECT_ROLES = {1: ("web",), 5: ("web",), 7: ("web",), 3: ("app", "k8s")}
+DEFAULT_ROLES = ("app",)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A deployment target (machine) and how it is set up."""
+
+    number: int
+    name: str
+    role: str
+    style: str = "TentaclePassive"
+    health: str = "Healthy"
+    disabled: bool = False
+    algorithm: str | None = "sha256RSA"
+    cluster_url: str | None = None
+    skip_tls: bool = False
+
+    @property
+    def environment(self) -> int:
+        """Return the environment number (as the health-check events have it)."""
+        return 1 + self.number % 3
+
+
+TARGETS = (
+    Target(1, "stg-web-01", "web"),
+    Target(2, "prod-web-01", "web"),
+    Target(3, "dev-web-01", "web"),
+    Target(4, "stg-app-01", "app", style="TentacleActive"),
+    Target(5, "prod-batch-legacy", "legacy-batch"),
+    Target(6, "dev-app-01", "app", style="TentacleActive"),
+    Target(7, "stg-app-02", "app", health="Unavailable"),
+    Target(8, "prod-app-01", "app", algorithm="sha1RSA"),
+    Target(9, "dev-app-02", "app", health="Unhealthy", disabled=True),
+    Target(10, "stg-web-02", "web", health="HasWarnings"),
+    Target(
+        11,
+        "aks-prod-payments",
+        "k8s",
+        style="Kubernetes",
+        algorithm=None,
+        cluster_url="https://aks-prod-payments.harbourline.example.invalid:443",
+    ),
+    Target(
+        12,
+        "k3s-dev-lab",
+        "k8s",
+        style="Kubernetes",
+        algorithm=None,
+        cluster_url="http://k3s-dev-lab.harbourline.example.invalid:6443",
+        skip_tls=True,
+    ),
+)
+TARGET_BY_NUMBER = {target.number: target for target in TARGETS}
+HEALTH_STATUS = {
+    "Healthy": "Online",
+    "HasWarnings": "Online",
+    "Unavailable": "Offline",
+    "Unhealthy": "Online",
+}
+# (name, steps); project 9 runs runbooks only, project 10 is an abandoned sandbox.
+PROCESS_STEPS = {1: 19, 2: 9, 3: 11, 4: 7, 5: 6, 6: 20, 7: 4, 8: 8, 9: 0, 10: 0}
+STEP_NAMES = (
+    "Check change approval",
+    "Acquire packages",
+    "Run database migrations",
+    "Deploy application",
+    "Smoke test",
+    "Swap traffic",
+    "Notify merchants",
+    "Record release",
+)
+SANDBOX = (10, "sandbox-demo", "Left over from a 2025 proof of concept.")
+# (name, type, last modified, note); Accounts-4 is rotated by an audited edit.
+ACCOUNTS = (
+    ("aws-harbourline-prod", "AmazonWebServicesAccount", datetime(2026, 8, 20, 9)),
+    ("azure-dr-subscription", "AzureServicePrincipal", datetime(2026, 3, 10, 14)),
+    ("aws-oidc-ci", "AmazonWebServicesOidcAccount", datetime(2025, 11, 1, 10)),
+    ("payments-db-ssh", "SshKeyPair", datetime(2026, 10, 2, 8)),
+    ("legacy-ftp", "UsernamePassword", None),
+)
+ACCOUNT_ROTATION_EVENT = datetime(2026, 9, 5, 10, 30, tzinfo=UTC)
+
+
+def deployed_machines(deployment: Deployment) -> list[str]:
+    """Return the enabled targets of the deployment's environment with its roles."""
+    roles = PROJECT_ROLES.get(deployment.release.project, DEFAULT_ROLES)
+    if deployment.start is None:
+        return []  # never ran, so it reached no target
+    return [
+        f"Machines-{target.number}"
+        for target in TARGETS
+        if target.environment == deployment.environment
+        and target.role in roles
+        and not target.disabled
+    ]
+
+
+def account_events() -> Iterator[Event]:
+    """Yield the audited edit that shows Accounts-4 was rotated in the period."""
+    yield Event(
+        ACCOUNT_ROTATION_EVENT,
+        "Modified",
+        1,
+        "Account Accounts-4 was modified",
+        ["Accounts-4"],
+    )
+
+
+def utc(moment: datetime | None) -> datetime | None:
+    """Attach UTC to a naive constant."""
+    return moment.replace(tzinfo=UTC) if moment else None
+
+
+def render_endpoint(target: Target) -> JsonObject:
+    """Render a target's endpoint: a tentacle, or a Kubernetes cluster."""
+    if target.style == "Kubernetes":
+        return {
+            "CommunicationStyle": "Kubernetes",
+            "ClusterUrl": target.cluster_url,
+            "SkipTlsVerification": target.skip_tls,
+            "Namespace": "payments",
+            "DefaultWorkerPoolId": "WorkerPools-1",
+            "Authentication": {
+                "AuthenticationType": "KubernetesStandard",
+                "AccountId": "Accounts-1",
+            },
+            "ClusterCertificate": None,
+            "Id": None,
+            "Links": {},
+        }
+    host = f"{target.name}.harbourline.example.invalid"
+    uri = f"https://{host}:10933/" if target.style == "TentaclePassive" else None
+    return {
+        "CommunicationStyle": target.style,
+        "Uri": uri if uri else f"poll://{target.name}/",
+        "Thumbprint": thumbprint(target.number),
+        "CertificateSignatureAlgorithm": target.algorithm,
+        "TentacleVersionDetails": {"Version": "8.1.2", "UpgradeSuggested": False},
+        "Id": None,
+        "Links": {},
+    }
+
+
+def thumbprint(number: int) -> str:
+    """Return a fixed 40-hex thumbprint for a target or worker."""
+    return f"{number * 7919:08X}" * 5
+
+
+def render_target(target: Target) -> JsonObject:
+    """Render a deployment target."""
+    endpoint = render_endpoint(target)
+    return {
+        "Id": f"Machines-{target.number}",
+        "Name": target.name,
+        "Thumbprint": endpoint.get("Thumbprint"),
+        "Uri": endpoint.get("Uri"),
+        "IsDisabled": target.disabled,
+        "MachinePolicyId": "MachinePolicies-1",
+        "HealthStatus": target.health,
+        "Status": "Disabled" if target.disabled else HEALTH_STATUS[target.health],
+        "StatusSummary": f"Last health check: {target.health}.",
+        "HasLatestCalamari": True,
+        "IsInProcess": False,
+        "Endpoint": endpoint,
+        "EnvironmentIds": [f"Environments-{target.environment}"],
+        "Roles": [target.role],
+        "TenantedDeploymentParticipation": "Untenanted",
+        "TenantIds": [],
+        "TenantTags": [],
+        "OperatingSystem": "Linux",
+        "ShellName": "Bash",
+        "SpaceId": SPACE,
+        "Links": links("machines", f"Machines-{target.number}"),
+    }
+
+
+def render_workers() -> list[JsonObject]:
+    """Render the two workers of the default pool."""
+    workers = []
+    for number in (1, 2):
+        name = f"hl-worker-0{number}"
+        endpoint = render_endpoint(Target(100 + number, name, "worker"))
+        workers.append(
+            {
+                "Id": f"Workers-{number}",
+                "Name": name,
+                "Thumbprint": endpoint["Thumbprint"],
+                "Uri": endpoint["Uri"],
+                "IsDisabled": False,
+                "MachinePolicyId": "MachinePolicies-1",
+                "HealthStatus": "Healthy",
+                "Status": "Online",
+                "Endpoint": endpoint,
+                "WorkerPoolIds": ["WorkerPools-1"],
+                "SpaceId": SPACE,
+                "Links": links("workers", f"Workers-{number}"),
+            }
+        )
+    return workers
+
+
+def sensitive(has_value: bool) -> JsonObject:
+    """Render a sensitive value the way the API returns it: never the value."""
+    return {"HasValue": has_value, "NewValue": None}
+
+
+def render_feeds() -> list[JsonObject]:
+    """Render the package feeds; the legacy Maven feed is plain HTTP."""
+    feeds: list[JsonObject] = [
+        {"Id": "Feeds-1", "Name": "Octopus Server (built-in)", "FeedType": "BuiltIn"}
+    ]
+    for number, name, kind, uri, user in (
+        (2, "artifactory-nuget", "NuGet", "https://artifactory.{d}/nuget/", "octo"),
+        (3, "legacy-maven", "Maven", "http://maven.{d}/releases/", "octo-reader"),
+        (4, "ghcr", "Docker", "https://ghcr.{d}", "harbourline-ci"),
+    ):
+        feeds.append(
+            {
+                "Id": f"Feeds-{number}",
+                "Name": name,
+                "FeedType": kind,
+                "FeedUri": uri.format(d="harbourline.example.invalid"),
+                "Username": user,
+                "Password": sensitive(True),
+                "DownloadAttempts": 5,
+                "DownloadRetryBackoffSeconds": 10,
+            }
+        )
+    for feed in feeds:
+        feed.update({"SpaceId": SPACE, "Links": links("feeds", feed["Id"])})
+    return feeds
+
+
+def render_accounts() -> list[JsonObject]:
+    """Render the accounts; secrets appear only as HasValue, as the API sends them."""
+    secret_field = {
+        "AmazonWebServicesAccount": "SecretKey",
+        "AzureServicePrincipal": "Password",
+        "SshKeyPair": "PrivateKeyFile",
+        "UsernamePassword": "Password",
+    }
+    accounts = []
+    for number, (name, kind, modified) in enumerate(ACCOUNTS, 1):
+        account: JsonObject = {
+            "Id": f"Accounts-{number}",
+            "Name": name,
+            "AccountType": kind,
+            "Description": "",
+            "EnvironmentIds": ["Environments-3"],
+            "TenantIds": [],
+            "TenantedDeploymentParticipation": "Untenanted",
+            "SpaceId": SPACE,
+            "LastModifiedOn": octopus_time(utc(modified), number),
+            "LastModifiedBy": "imogen.farrow" if modified else None,
+            "Links": links("accounts", f"Accounts-{number}"),
+        }
+        if kind in secret_field:
+            account[secret_field[kind]] = sensitive(True)
+        if kind in {"SshKeyPair", "UsernamePassword"}:
+            account["Username"] = "deploy"
+        accounts.append(account)
+    return accounts
+
+
+def render_subscriptions() -> list[JsonObject]:
+    """Render the event subscriptions; one enabled webhook is plain HTTP."""
+    rows = (
+        (1, "prod deployments to chat", "https://chat.{d}/hooks/octopus", False),
+        (2, "change feed to ITSM bridge", "http://itsm-bridge.{d}/octopus", False),
+        (3, "old pager", "http://pager.{d}/hook", True),
+    )
+    return [
+        {
+            "Id": f"Subscriptions-{number}",
+            "Name": name,
+            "Type": "Event",
+            "IsDisabled": disabled,
+            "EventNotificationSubscription": {
+                "Filter": {"EventGroups": ["Deployment"], "Environments": []},
+                "EmailTeams": [],
+                "WebhookURI": uri.format(d="harbourline.example.invalid"),
+                "WebhookTeams": [],
+                "WebhookTimeout": "00:00:10",
+                "WebhookHeaderKey": "",
+                "WebhookHeaderValue": "",
+            },
+            "SpaceId": SPACE,
+            "Links": links("subscriptions", f"Subscriptions-{number}"),
+        }
+        for number, name, uri, disabled in rows
+    ]
+
+
+def render_git_credentials() -> list[JsonObject]:
+    """Render the Git credentials; two share one username in different case."""
+    rows = (
+        (1, "payments-api-repo", "harbourline-ci"),
+        (2, "ledger-service-repo", "Harbourline-CI"),
+        (3, "docs-site", "docs-bot"),
+        (4, "public-templates", None),
+    )
+    credentials = []
+    for number, name, username in rows:
+        details: JsonObject = {"Type": "Anonymous"}
+        if username is not None:
+            details = {
+                "Type": "UsernamePassword",
+                "Username": username,
+                "Password": sensitive(True),
+            }
+        credentials.append(
+            {
+                "Id": f"GitCredentials-{number}",
+                "Name": name,
+                "Description": "",
+                "Details": details,
+                "SpaceId": SPACE,
+                "Links": links("git-credentials", f"GitCredentials-{number}"),
+            }
+        )
+    return credentials
+
+
+def render_processes() -> list[JsonObject]:
+    """Render one deployment process per project with its planned step count."""
+    processes = []
+    for project, count in PROCESS_STEPS.items():
+        steps = [
+            {
+                "Id": f"{project:04d}0000-0000-4000-8000-{step:012d}",
+                "Name": f"{STEP_NAMES[(step - 1) % len(STEP_NAMES)]} {step}",
+                "Condition": "Success",
+                "StartTrigger": "StartAfterPrevious",
+                "Actions": [],
+            }
+            for step in range(1, count + 1)
+        ]
+        process_id = f"deploymentprocess-Projects-{project}"
+        processes.append(
+            {
+                "Id": process_id,
+                "ProjectId": f"Projects-{project}",
+                "Version": count + 1,
+                "Steps": steps,
+                "SpaceId": SPACE,
+                "Links": links("deploymentprocesses", process_id),
+            }
+        )
+    return processes
+
+
+def render_certificates() -> list[JsonObject]:
+    """Render the certificate library; one live certificate is signed with SHA-1."""
+    rows = (
+        (1, "payments-tls-2026", "sha256RSA", None, datetime(2027, 3, 31, 23)),
+        (
+            2,
+            "partner-sftp-2019",
+            "sha1RSA",
+            datetime(2024, 2, 1, 9),
+            datetime(2025, 1, 1),
+        ),
+        (3, "partner-sftp-client", "sha1RSA", None, datetime(2028, 1, 1)),
+    )
+    return [
+        {
+            "Id": f"Certificates-{number}",
+            "Name": name,
+            "SignatureAlgorithmName": algorithm,
+            "Archived": octopus_time(utc(archived), number),
+            "NotBefore": octopus_time(utc(datetime(2024, 1, 1)), number),
+            "NotAfter": octopus_time(utc(not_after), number),
+            "IsExpired": not_after < datetime(2026, 10, 6),
+            "CertificateData": sensitive(True),
+            "Password": sensitive(True),
+            "HasPrivateKey": True,
+            "Thumbprint": thumbprint(200 + number),
+            "SubjectCommonName": f"{name}.harbourline.example.invalid",
+            "EnvironmentIds": ["Environments-3"],
+            "SpaceId": SPACE,
+            "Links": links("certificates", f"Certificates-{number}"),
+        }
+        for number, name, algorithm, archived, not_after in rows
+    ]
+
+
+def write_octopus_lint(folder: Path) -> None:
+    """Write the optional configuration resources the lint policies read."""
+    resources = (
+        ("machines", "DeploymentTarget", [render_target(t) for t in TARGETS]),
+        ("workers", "Worker", render_workers()),
+        ("feeds", "Feed", render_feeds()),
+        ("accounts", "Account", render_accounts()),
+        ("subscriptions", "Subscription", render_subscriptions()),
+        ("gitcredentials", "GitCredential", render_git_credentials()),
+        ("deploymentprocesses", "DeploymentProcess", render_processes()),
+        ("certificates", "Certificate", render_certificates()),
+    )
+    for name, item_type, items in resources:
+        route = "git-credentials" if name == "gitcredentials" else name
+        write_json(folder / f"{name}.json", envelope(item_type, items, route))
 
 
 # --- rendering: ServiceNow ----------------------------------------------------------
@@ -2167,6 +2591,93 @@ def emergency_why(change: Change) -> str:
     )
 
 
+def unused_targets(world: World) -> list[Target]:
+    """Return the enabled targets no deployment reached in the last 30 days."""
+    since = PERIOD_END - timedelta(days=UNUSED_DAYS)
+    used = {
+        machine
+        for deployment in world.deployments
+        if deployment.completed and since <= deployment.completed < PERIOD_END
+        for machine in deployed_machines(deployment)
+    }
+    return [
+        target
+        for target in TARGETS
+        if not target.disabled and f"Machines-{target.number}" not in used
+    ]
+
+
+def lint_findings(world: World) -> Iterator[JsonObject]:
+    """Yield the findings of the octolint-style policies, from how each was planted."""
+    yield finding(
+        "octopus-unrotated-accounts",
+        "Accounts-2",
+        "azure-dr-subscription (AzureServicePrincipal) was last modified on "
+        f"2026-03-10, more than {ROTATION_DAYS} days before the period's end",
+    )
+    yield finding(
+        "octopus-unrotated-accounts",
+        "Accounts-5",
+        "legacy-ftp (UsernamePassword) has no LastModifiedOn and no Modified "
+        "audit event",
+    )
+    yield finding(
+        "octopus-shared-git-usernames",
+        "harbourline-ci",
+        "payments-api-repo (GitCredentials-1) and ledger-service-repo "
+        "(GitCredentials-2) both sign in as harbourline-ci, written "
+        "Harbourline-CI in the second",
+    )
+    yield finding(
+        "octopus-insecure-feeds",
+        "Feeds-3",
+        "the legacy-maven feed is http:// and holds a username and password",
+    )
+    yield finding(
+        "octopus-insecure-k8s-targets",
+        "Machines-12",
+        "k3s-dev-lab skips TLS verification and its cluster URL is http://",
+    )
+    yield finding(
+        "octopus-insecure-webhooks",
+        "Subscriptions-2",
+        "the enabled change feed to ITSM bridge posts to an http:// webhook",
+    )
+    yield finding(
+        "octopus-sha1-certificates",
+        "Machines-8",
+        "prod-app-01's tentacle certificate is signed with sha1RSA",
+    )
+    yield finding(
+        "octopus-sha1-certificates",
+        "Certificates-3",
+        "partner-sftp-client (not archived) is signed with sha1RSA",
+    )
+    for target in unused_targets(world):
+        yield finding(
+            "octopus-unused-targets",
+            f"Machines-{target.number}",
+            f"{target.name} (role {target.role}) is enabled but no project deploys "
+            "to that role",
+        )
+    yield finding(
+        "octopus-unhealthy-targets",
+        "Machines-7",
+        "stg-app-02 is enabled and its health is Unavailable",
+    )
+    yield finding(
+        "octopus-empty-projects",
+        "Projects-10",
+        "sandbox-demo has a deployment process with no steps and no runbooks",
+    )
+    yield finding(
+        "octopus-too-many-steps",
+        "deploymentprocess-Projects-6",
+        f"settlement-batch's process has {PROCESS_STEPS[6]} steps; the limit is "
+        f"fewer than {MAX_STEPS}",
+    )
+
+
 def expected_findings(world: World) -> list[JsonObject]:
     """Return every expected finding, sorted by policy and resource."""
     found = [
@@ -2174,6 +2685,7 @@ def expected_findings(world: World) -> list[JsonObject]:
         *duty_findings(world),
         *access_findings(),
         *review_findings(world),
+        *lint_findings(world),
     ]
     return sorted(found, key=lambda item: (item["policy"], item["resource"]))
 
@@ -2199,6 +2711,9 @@ def check_world(world: World, events: list[Event]) -> None:
             raise RuntimeError(f"{person.user_id}: recent activity is {recent}")
     for deployment in production_in_period(world):
         check_window(deployment)
+    unused = [target.number for target in unused_targets(world)]
+    if unused != [5]:
+        raise RuntimeError(f"unused targets are {unused}, not only Machines-5")
 
 
 def check_window(deployment: Deployment) -> None:
@@ -2291,6 +2806,7 @@ def write_octopus_config(world: World, folder: Path) -> None:
         folder / "servertaskapprovals.json",
         envelope("ServerTaskApproval", render_approvals(world), "servertaskapprovals"),
     )
+    write_octopus_lint(folder)
 
 
 def write_events(events: list[Event], folder: Path) -> None:
@@ -2361,6 +2877,25 @@ def scope_counts(world: World) -> dict[str, int]:
         "inactive-users": sum(bool(p.teams) for p in active),
         "emergency-change-review": len(emergencies),
         "backup-runbooks": len(BACKUP_RUNBOOKS) * 3,
+        **lint_scope_counts(),
+    }
+
+
+def lint_scope_counts() -> dict[str, int]:
+    """Count what each lint policy examines, from the planted configuration."""
+    enabled = sum(not target.disabled for target in TARGETS)
+    tentacles = sum(target.algorithm is not None for target in TARGETS)
+    return {
+        "octopus-unrotated-accounts": sum("Oidc" not in a[1] for a in ACCOUNTS),
+        "octopus-shared-git-usernames": 3,
+        "octopus-insecure-feeds": 3,
+        "octopus-insecure-k8s-targets": sum(t.style == "Kubernetes" for t in TARGETS),
+        "octopus-insecure-webhooks": 2,
+        "octopus-sha1-certificates": tentacles + 2 + 2,  # targets, workers, live certs
+        "octopus-unused-targets": enabled,
+        "octopus-unhealthy-targets": enabled,
+        "octopus-empty-projects": len(PROJECTS) + 1,
+        "octopus-too-many-steps": len(PROCESS_STEPS),
     }
 
 
@@ -2418,6 +2953,21 @@ TRAPS = [
     "- Samuel Oduya has no events but is in no team; inactive users are not judged.",
     "- A June emergency change closed late belongs to a deployment before the period.",
     "- The nightly backup failed on a few nights, but every month has successful runs.",
+    "- Octopus configuration (the lint policies): the OIDC account aws-oidc-ci was"
+    " last modified in 2025 but stores no secret; payments-db-ssh was last modified"
+    " after the period's end, and an audited edit on 2026-09-05 shows it was rotated"
+    " inside the window.",
+    "- The anonymous Git credential has no username; docs-bot is used once.",
+    "- The built-in feed has no URL; the ghcr feed has a username but uses https.",
+    "- aks-prod-payments is a Kubernetes target that verifies TLS over https; the"
+    " disabled old pager subscription posts to http:// but sends nothing.",
+    "- The archived partner-sftp-2019 certificate is signed with SHA-1 but is"
+    " archived; Kubernetes targets report no certificate algorithm.",
+    "- dev-app-02 is Unhealthy but disabled; stg-web-02 has warnings, which is not"
+    " unhealthy; stg-app-02 still received deployments until it became"
+    " Unavailable.",
+    "- platform-operations has no deployment steps but has runbooks; payments-api's"
+    " process has 19 steps, one fewer than the limit.",
 ]
 
 

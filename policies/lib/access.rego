@@ -14,9 +14,9 @@ active(user) if not user.IsActive == false
 # A scoped user role is system-level when it is not tied to a space. Its scope lists
 # (EnvironmentIds, ProjectIds, ...) do not narrow system permissions, and an empty
 # list means unrestricted anyway, so they are not consulted.
-system_level(scoped_role) if scoped_role.SpaceId == null
-
-system_level(scoped_role) if scoped_role.SpaceId == ""
+# A record without the SpaceId key (a pre-Spaces export, or a serialiser that drops
+# nulls) is system-level too: nothing ties it to a space.
+system_level(scoped_role) if object.get(scoped_role, "SpaceId", null) in {null, ""}
 
 # The grants of AdministerSystem that reach a team: one {"scoped_role", "role"}
 # per system-level scoped user role whose user role holds the permission.
@@ -28,6 +28,36 @@ admin_grants(team_id) := [grant |
 	"AdministerSystem" in object.get(role, "GrantedSystemPermissions", [])
 	grant := {"scoped_role": scoped_role, "role": role}
 ]
+
+# The system-level scoped user roles of a team whose user role is not in the
+# evidence, so whether they grant AdministerSystem cannot be shown: one
+# {"scoped_role", "role_id"} each, in the order of the index.
+unknown_grants(team_id) := [gap |
+	some scoped_role_id in object.get(input.index.scoped_roles_by_team, team_id, [])
+	scoped_role := input.octopus.scopeduserroles[scoped_role_id]
+	system_level(scoped_role)
+	not input.octopus.userroles[object.get(scoped_role, "UserRoleId", null)]
+	gap := {"scoped_role": scoped_role, "role_id": object.get(scoped_role, "UserRoleId", null)}
+]
+
+# Why a gap hides a user's access, for messages: "scoped role ScopedUserRoles-9
+# grants userroles-x, which is not in the evidence".
+unknown_grant_text(gap) := sprintf("scoped role %s of team %s grants %s, which is not in the evidence", [
+	object.get(gap.scoped_role, "Id", null),
+	object.get(gap.scoped_role, "TeamId", null),
+	role_label(gap.role_id),
+])
+
+role_label(role_id) := role_id if is_string(role_id)
+
+else := "a user role it does not name (UserRoleId is empty)"
+
+# Teams of a user whose admin status is unknown, by id: {team_id: [gap, ...]}.
+unknown_teams_of(user_id) := {team_id: gaps |
+	some team_id in object.get(input.index.team_ids_by_user, user_id, [])
+	gaps := unknown_grants(team_id)
+	count(gaps) > 0
+}
 
 # Teams whose members are administrators, with the reasons and their evidence:
 # {"team", "named": bool, "grants": [...]}.

@@ -77,3 +77,19 @@ test_active_unless_flag_is_false if {
 	access.active({"Username": "no-flag"})
 	not access.active({"IsActive": false})
 }
+
+test_role_without_space_id_key_is_system_level if {
+	access.system_level(object.remove(platform_role(null), ["SpaceId"]))
+	not access.system_level(platform_role("Spaces-1"))
+}
+
+test_system_level_role_whose_user_role_is_missing_is_an_unknown_grant if {
+	role := td.scoped_role("ScopedUserRoles-120", "Teams-20", "userroles-x", null, [])
+	gaps := access.unknown_grants("Teams-20") with input as td.doc
+		with input.octopus.teams as {"Teams-20": platform}
+		with input.octopus.scopeduserroles as {"ScopedUserRoles-120": role}
+		with input.index.scoped_roles_by_team as {"Teams-20": ["ScopedUserRoles-120"]}
+	count(gaps) == 1
+	access.unknown_grant_text(gaps[0]) == "scoped role ScopedUserRoles-120 of team Teams-20 grants userroles-x, which is not in the evidence"
+	access.unknown_grants("Teams-1") == [] with input as td.doc
+}

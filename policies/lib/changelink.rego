@@ -11,6 +11,7 @@
 package evidencekit.lib.changelink
 
 import data.evidencekit.lib.deployments
+import data.evidencekit.lib.jsmlink
 import data.evidencekit.lib.util
 import rego.v1
 
@@ -40,6 +41,20 @@ links[id] := {
 } if {
 	some id, entry in deployments.in_period
 	found := candidate(entry.deployment)
+}
+
+# Production deployments in the period that name no ServiceNow change but do name a
+# Jira Service Management request (lib/jsmlink.rego): jsm-change-approval judges
+# them, so the ServiceNow policies do not also report them as unlinked. Only
+# method "none" qualifies: a deployment that names a CHG number is still judged
+# here as well. Known limit: a JSM key in the server task approval (OPS-812) makes
+# the method "servertaskapproval", so change-approval still reports that the
+# deployment names a number missing from the ServiceNow evidence, while
+# jsm-change-approval judges it too: the same deployment is reported twice.
+judged_by_jsm contains id if {
+	some id, link in links
+	link.method == "none"
+	jsmlink.links[id]
 }
 
 # The change record of each linked deployment whose change is in the evidence.

@@ -2,6 +2,7 @@
 package evidencekit.lib.changelink_test
 
 import data.evidencekit.lib.changelink
+import data.evidencekit.lib.jsmlink_test as jt
 import data.evidencekit.lib.testdata as td
 import rego.v1
 
@@ -158,4 +159,39 @@ test_linked_change_and_grouping_by_change if {
 test_label_falls_back_to_sys_id if {
 	changelink.label({"number": null, "sys_id": td.change_37}) == td.change_37
 	changelink.label({"number": "CHG0031337", "sys_id": td.change_37}) == "CHG0031337"
+}
+
+# A deployment that names no ServiceNow change but whose release notes name the JSM
+# request OPS-812 is left to jsm-change-approval. (Releases are bound before jt.doc;
+# see change_approval_test.rego for the regorus quirk.)
+test_deployment_naming_only_a_jsm_request_is_judged_by_jsm if {
+	releases := jt.releases("Adds SEPA instant payouts. Change: OPS-812.")
+	d := jt.doc
+	judged := changelink.judged_by_jsm with input as d
+		with input.index.task_approval_by_task as {}
+		with input.index.changes_by_short_description as {}
+		with input.octopus.releases as releases
+	judged == {"Deployments-7781"}
+}
+
+test_deployment_naming_a_change_is_not_left_to_jsm if {
+	# The server task approval names CHG0031337 and the release notes OPS-812: the
+	# jsmlink entry exists, but the change link keeps the deployment here.
+	releases := jt.releases("Adds SEPA instant payouts. Change: OPS-812.")
+	d := jt.doc
+	stas := jt.servertaskapprovals("CHG0031337")
+	judged := changelink.judged_by_jsm with input as d
+		with input.octopus.servertaskapprovals as stas
+		with input.octopus.releases as releases
+	judged == set()
+}
+
+test_unlinked_deployment_without_a_jsm_request_is_not_left_to_jsm if {
+	releases := jt.releases("Adds SEPA instant payouts.")
+	d := jt.doc
+	judged := changelink.judged_by_jsm with input as d
+		with input.index.task_approval_by_task as {}
+		with input.index.changes_by_short_description as {}
+		with input.octopus.releases as releases
+	judged == set()
 }

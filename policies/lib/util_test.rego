@@ -46,3 +46,31 @@ test_text_trims_and_rejects_blank if {
 	not util.text("   ")
 	not util.text(null)
 }
+
+test_ns_of_a_far_future_expiry_is_undefined_not_an_error if {
+	not util.ns("9999-12-31T00:00:00.000000Z")
+	not util.ns("2300-01-01T00:00:00.000000Z")
+	util.beyond_computable("9999-12-31T00:00:00.000000Z")
+	util.beyond_computable("2300-01-01T00:00:00.000000Z")
+}
+
+test_ns_works_up_to_the_edges_of_the_computable_range if {
+	util.ns("2262-04-10T23:59:59.999999Z") > util.ns("2026-07-01T00:00:00.000000Z")
+	util.ns("1677-09-22T00:00:00.000000Z") < 0
+	not util.ns("2262-04-11T00:00:00.000000Z")
+	not util.ns("1677-09-21T23:59:59.999999Z")
+	not util.beyond_computable("1677-09-21T23:59:59.999999Z")
+}
+
+test_ns_of_a_value_that_is_not_a_canonical_timestamp_is_undefined if {
+	not util.ns("2026-07-01 09:00:00")
+	not util.ns("2026-07-01T09:00:00+01:00")
+	not util.ns("2026-13-01T00:00:00.000000Z")
+	not util.ns("2026-02-29T00:00:00.000000Z")
+	not util.ns("2026-04-31T00:00:00.000000Z")
+	not util.ns(20260701)
+	util.ns("2028-02-29T00:00:00.000000Z")
+	util.ns("2000-02-29T00:00:00.000000Z")
+	not util.ns("2100-02-29T00:00:00.000000Z")
+	not util.beyond_computable("2026-07-01 09:00:00")
+}

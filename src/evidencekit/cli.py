@@ -24,6 +24,7 @@ from evidencekit.errors import ConfigError, EvidencekitError, SnapshotError
 from evidencekit.evidence.snapshot import SnapshotStore
 from evidencekit.evidence.verify import verify_snapshot
 from evidencekit.exitcodes import ExitCode
+from evidencekit.lint import lint_exit_code, lint_lines
 from evidencekit.policies.loader import load_policies
 from evidencekit.reports import write_reports
 from evidencekit.reports.json_report import write_json
@@ -166,6 +167,19 @@ def evaluate(config_path: Path, snapshot_id: str | None, out_dir: Path) -> None:
 
 
 @main.command()
+@config_option
+@_handle_errors
+def lint(config_path: Path) -> None:
+    """Collect, evaluate and print the octolint-style findings, one per line."""
+    config = load_config(config_path)
+    result = runner.evaluate(config, _collect_with_progress(config))
+    policies = load_policies(config.policy_dir or bundled_dir("policies"))
+    for line in lint_lines(result, policies):
+        click.echo(line)
+    sys.exit(int(lint_exit_code(result, policies)))
+
+
+@main.command()
 @click.option(
     "--results",
     "results_path",
@@ -224,6 +238,8 @@ def verify(
     for problem in outcome.problems:
         location = f" {problem.path}" if problem.path else ""
         click.echo(f"{problem.kind}: {problem.snapshot_id}{location}: {problem.detail}")
+    for note in getattr(outcome, "notes", []):
+        click.echo(f"note: {note}")
     click.echo(
         f"checked {len(outcome.checked)} snapshot(s): "
         + ("intact" if outcome.ok else f"{len(outcome.problems)} problem(s)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import (
@@ -18,6 +19,9 @@ from pydantic import (
     model_validator,
 )
 
+from evidencekit.collectors.aws_iam import AwsSource
+from evidencekit.collectors.jsm import JsmSource
+from evidencekit.collectors.kubernetes_rbac import KubernetesSource
 from evidencekit.collectors.octopus_live import OctopusApiSource
 from evidencekit.collectors.servicenow_live import ServiceNowApiSource
 from evidencekit.errors import ConfigError
@@ -66,30 +70,43 @@ class ExportSource(_Strict):
 
 
 def _source_tag(value: Any) -> str:
-    """Tell export folders from live APIs: a live source names a ``url``."""
+    """Pick the source model: Octopus and ServiceNow are live when they name a url."""
     if isinstance(value, dict):
         kind, live = value.get("type"), "url" in value
     else:
         kind, live = getattr(value, "type", None), hasattr(value, "url")
-    return f"{kind}-{'api' if live else 'export'}"
+    if kind in ("octopus", "servicenow"):
+        return f"{kind}-{'api' if live else 'export'}"
+    return str(kind)
 
 
 SourceConfig = Annotated[
     Annotated[ExportSource, Tag("octopus-export")]
     | Annotated[ExportSource, Tag("servicenow-export")]
     | Annotated[OctopusApiSource, Tag("octopus-api")]
-    | Annotated[ServiceNowApiSource, Tag("servicenow-api")],
+    | Annotated[ServiceNowApiSource, Tag("servicenow-api")]
+    | Annotated[KubernetesSource, Tag("kubernetes")]
+    | Annotated[JsmSource, Tag("jsm")]
+    | Annotated[AwsSource, Tag("aws")],
     Discriminator(
         _source_tag,
         custom_error_type="source_type",
         custom_error_message=(
-            "a source needs type octopus or servicenow, and either path (an export "
-            "folder) or url (the live API)"
+            "a source needs a type (octopus, servicenow, jsm, aws, kubernetes) and "
+            "either path (an export folder) or the settings of its live API"
         ),
     ),
 ]
 LIVE_SOURCES = (OctopusApiSource, ServiceNowApiSource)
-_SOURCE_TAGS = {"octopus-export", "servicenow-export", "octopus-api", "servicenow-api"}
+_SOURCE_TAGS = {
+    "octopus-export",
+    "servicenow-export",
+    "octopus-api",
+    "servicenow-api",
+    "kubernetes",
+    "jsm",
+    "aws",
+}
 
 
 class PolicySettings(_Strict):
@@ -100,6 +117,15 @@ class PolicySettings(_Strict):
     inactivity_days: int = Field(default=90, ge=1, le=3650, strict=True)
     backup_runbooks: list[str] = Field(default_factory=list)
     emergency_review_days: int = Field(default=5, ge=0, le=365, strict=True)
+    account_rotation_days: int = Field(default=90, ge=1, le=3650, strict=True)
+    aws_key_rotation_days: int = Field(default=90, ge=1, le=3650, strict=True)
+    unused_target_days: int = Field(default=30, ge=1, le=3650, strict=True)
+    max_deployment_steps: int = Field(default=20, ge=1, le=1000, strict=True)
+    kubernetes_ignored_subjects: list[str] = Field(default_factory=list)
+    jsm_allowed_statuses: list[str] = Field(
+        default_factory=lambda: ["Implementing", "Review", "Completed", "Closed"],
+        min_length=1,
+    )
 
 
 class IdentityMapping(_Strict):
@@ -121,6 +147,16 @@ class OpaEngineConfig(_Strict):
     type: Literal["opa"]
     url: str
     token: SecretRef | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _no_credentials(cls, value: str) -> str:
+        if urlsplit(value).password is not None or "@" in urlsplit(value).netloc:
+            raise ValueError(
+                "the OPA url must not hold credentials; give the token as "
+                "token: {env: NAME}"
+            )
+        return value
 
 
 class Config(_Strict):
@@ -192,14 +228,18 @@ def _describe(err: ValidationError) -> str:
 
 def _resolve_paths(config: Config, base: Path) -> Config:
     def absolute(value: Path) -> Path:
+        value = value.expanduser()
         return value if value.is_absolute() else (base / value).resolve()
 
-    sources = [
-        source.model_copy(update={"path": absolute(source.path)})
-        if isinstance(source, ExportSource)
-        else source
-        for source in config.sources
-    ]
+    def resolved(source: Any) -> Any:
+        paths = {
+            key: absolute(getattr(source, key))
+            for key in ("path", "kubeconfig")
+            if getattr(source, key, None) is not None
+        }
+        return source.model_copy(update=paths) if paths else source
+
+    sources = [resolved(source) for source in config.sources]
     update: dict[str, Any] = {"sources": sources, "store": absolute(config.store)}
     if config.policy_dir is not None:
         update["policy_dir"] = absolute(config.policy_dir)

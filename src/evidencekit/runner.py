@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from evidencekit import __version__
+from evidencekit.access import build_access_review
 from evidencekit.collectors import live
 from evidencekit.collectors.base import ResourceData, SourceData, registry
 from evidencekit.collectors.http import apply_fetch_report
@@ -68,10 +69,11 @@ def collect(config: Config, on_source: SourceCallback | None = None) -> Collecti
     ) as writer:
         sources = []
         for source in config.sources:
-            if isinstance(source, ExportSource):
+            if isinstance(source, live.ExportCapable) and not live.is_live(source):
                 data = _collect_export(writer, source)
                 writer.add_source(data, mode="export", origin=str(source.path))
             else:
+                assert not isinstance(source, ExportSource)  # noqa: S101  (narrowing)
                 data, window = _collect_live(writer, source, config)
                 writer.add_source(
                     data, mode="api", origin=live.origin(source), query_window=window
@@ -150,9 +152,14 @@ def evaluate(config: Config, collection: Collection) -> RunResult:
     input_doc = build_input(
         config, collection.sources, keep_events=reads_raw_events(modules)
     )
+    _check_production_environments(config, input_doc, collection.sources)
     availability = resource_availability(collection.sources)
     policy_results, raw_findings = evaluate_policies(
-        engine, policies, input_doc, availability
+        engine,
+        policies,
+        input_doc,
+        availability,
+        not_collected=not_collected(collection.sources),
     )
     findings = _resolve_findings(raw_findings, policies, collection)
     controls = control_results(catalogue, list(config.frameworks), policy_results)
@@ -170,7 +177,36 @@ def evaluate(config: Config, collection: Collection) -> RunResult:
         policies=policy_results,
         controls=controls,
         manifest=collection.snapshot.manifest,
+        access_review=build_access_review(config, collection.sources),
     )
+
+
+def _check_production_environments(
+    config: Config, input_doc: dict[str, Any], sources: list[SourceData]
+) -> None:
+    """Refuse a production environment name that matches no Octopus environment.
+
+    Otherwise a typo ("Prod") would leave every production deployment out of scope
+    and the deployment policies would find nothing to test.
+    """
+    environments = input_doc.get("octopus", {}).get("environments", {})
+    complete = [
+        data
+        for data in sources
+        if data.type == "octopus"
+        and _resource_status(data, data.resources.get("environments"))
+        is SourceStatus.COMPLETE
+    ]
+    if not complete:
+        return  # the policies that need environments are reported not tested
+    known = {env.get("Name") for env in environments.values()} | set(environments)
+    unmatched = [name for name in config.production_environments if name not in known]
+    if unmatched:
+        names = ", ".join(sorted(str(env.get("Name")) for env in environments.values()))
+        raise ConfigError(
+            f"production_environments {', '.join(unmatched)} match no Octopus "
+            f"environment in the evidence (its environments: {names or 'none'})"
+        )
 
 
 def exit_code(result: RunResult) -> ExitCode:
@@ -228,8 +264,37 @@ def resource_availability(sources: list[SourceData]) -> dict[str, SourceStatus]:
     return availability
 
 
-def _collect_export(writer: SnapshotWriter, source: ExportSource) -> SourceData:
+def not_collected(sources: list[SourceData]) -> frozenset[str]:
+    """Resources out of scope: of a type no source has, or optional and absent.
+
+    A resource of a configured type that a source was meant to deliver, but did not,
+    is not here: that is an evidence gap.
+    """
+    configured = {data.type for data in sources}
+    out = {
+        f"{kind}.{spec.name}"
+        for kind, collector in registry().items()
+        if kind not in configured
+        for spec in collector.resources
+    }
+    for kind in configured:
+        typed = [data for data in sources if data.type == kind]
+        for spec in registry()[kind].resources:
+            if not spec.required and all(
+                data.status is not SourceStatus.FAILED
+                and _resource_status(data, data.resources.get(spec.name))
+                is SourceStatus.MISSING
+                for data in typed
+            ):
+                out.add(f"{kind}.{spec.name}")
+    return frozenset(out)
+
+
+def _collect_export(writer: SnapshotWriter, source: live.ExportCapable) -> SourceData:
+    """Stage an export folder's evidence files, then read the staged copy."""
     collector = registry()[source.type]()
+    if source.path is None:
+        raise ConfigError(f"source {source.name}: no export folder (path) is set")
     try:
         files = collector.evidence_files(source.path)
         staged = writer.stage_files(source.name, source.path, files)

@@ -128,7 +128,7 @@ def register(cls: type[Collector]) -> type[Collector]:
 
 
 # Modules under evidencekit.collectors whose import registers a collector.
-COLLECTOR_MODULES = ("octopus", "servicenow")
+COLLECTOR_MODULES = ("octopus", "servicenow", "jsm", "kubernetes_rbac", "aws_iam")
 
 
 def registry() -> dict[str, type[Collector]]:

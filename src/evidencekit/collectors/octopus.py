@@ -15,6 +15,9 @@ Known shortcomings, each reported rather than hidden where it can be:
 - Only the top-level timestamp fields listed below are normalised in the resources
   that keep every field; a timestamp nested deeper (inside ``ChangeDetails``, say)
   is kept as Octopus sent it.
+- The optional configuration resources (targets, feeds, accounts, ...) keep only
+  the fields listed in ``_CONFIG_PROJECTIONS``; secrets never reach a record, but
+  the raw export file in the snapshot holds whatever the exporting tool wrote.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import urlsplit, urlunsplit
 
 from evidencekit.collectors._files import (
     FieldProblem,
@@ -55,6 +59,8 @@ from evidencekit.timeutil import TimestampError, parse_iso_offset
 
 logger = logging.getLogger(__name__)
 
+REDACTED = "REDACTED"  # what replaces a credential cut out of a URL
+
 
 class _Kind(Enum):
     """What a projected field must hold."""
@@ -65,6 +71,12 @@ class _Kind(Enum):
     FLAG = "flag"
     IDS = "ids"  # null or absent becomes []
     MAP = "map"  # null or absent becomes {}
+    URI = "uri"  # a URL, kept without its user info or query string
+    SECRET = "secret"  # noqa: S105  (a kind of field, not a password)
+    PRESENT = "present"  # true when the field holds a value; the value is dropped
+    SWITCH = "switch"  # true or false, also accepted as the text "True"/"False"
+    COUNT = "count"  # the number of items of a list
+    NAMES = "names"  # the Name of each object of a list
 
 
 _EXPECTED = {
@@ -74,6 +86,12 @@ _EXPECTED = {
     _Kind.FLAG: "true or false",
     _Kind.IDS: "a list of strings",
     _Kind.MAP: "an object",
+    _Kind.URI: "a URL",
+    _Kind.SECRET: "a sensitive value",
+    _Kind.PRESENT: "any value",
+    _Kind.SWITCH: "true or false",
+    _Kind.COUNT: "a list",
+    _Kind.NAMES: "a list of objects with a Name",
 }
 
 
@@ -93,7 +111,8 @@ _PROJECTIONS: dict[str, tuple[tuple[str, _Kind], ...]] = {
         ("EnvironmentId", _K), ("ChannelId", _K), ("TenantId", _K), ("TaskId", _T),
         ("DeployedBy", _K), ("DeployedById", _K), ("Created", _TS),
         ("QueueTime", _TS), ("Comments", _T), ("FormValues", _Kind.MAP),
-        ("FailureEncountered", _B), ("SkipActions", _Kind.IDS), ("SpaceId", _K),
+        ("FailureEncountered", _B), ("SkipActions", _Kind.IDS),
+        ("DeployedToMachineIds", _Kind.IDS), ("SpaceId", _K),
     ),
     "tasks": (
         ("Id", _T), ("Name", _K), ("Description", _T), ("State", _K),
@@ -135,6 +154,86 @@ _LIST_FIELDS = frozenset(
 
 _OBJECT_FIELDS = frozenset({"ChangeRequest", "FormValues"})
 
+# The fields kept for the optional configuration resources the lint policies read
+# (docs/data-model.md, section 1): (kept as, kind, read from). A dotted name is a
+# field of a nested object, and its parent object is always present. Secrets are
+# never kept: a sensitive value becomes {"HasValue": bool}, and any field not
+# named here (WebhookHeaderValue, AccessKey, CertificateData, ...) is dropped.
+# Field names marked [unverified] come from the Go client, not a live server.
+_F = tuple[str, _Kind, str]
+_SECRETS = ("Password", "SecretKey", "Token", "CertificateBytes", "JsonKey")
+_TARGET: tuple[_F, ...] = (
+    ("Id", _T, "Id"),
+    ("Name", _T, "Name"),
+    ("IsDisabled", _B, "IsDisabled"),
+    ("HealthStatus", _K, "HealthStatus"),
+    ("Status", _K, "Status"),
+    ("Thumbprint", _T, "Thumbprint"),
+    ("Uri", _Kind.URI, "Uri"),
+    ("MachinePolicyId", _K, "MachinePolicyId"),
+    ("SpaceId", _K, "SpaceId"),
+    ("Endpoint.CommunicationStyle", _K, "Endpoint.CommunicationStyle"),
+    ("Endpoint.ClusterUrl", _Kind.URI, "Endpoint.ClusterUrl"),
+    ("Endpoint.SkipTlsVerification", _Kind.SWITCH, "Endpoint.SkipTlsVerification"),
+    ("Endpoint.Uri", _Kind.URI, "Endpoint.Uri"),
+    ("Endpoint.Thumbprint", _T, "Endpoint.Thumbprint"),
+    # [unverified] on the wire: the Go client's tentacle endpoints carry it.
+    (
+        "Endpoint.CertificateSignatureAlgorithm",
+        _K,
+        "Endpoint.CertificateSignatureAlgorithm",
+    ),
+)
+_CONFIG_PROJECTIONS: dict[str, tuple[_F, ...]] = {
+    "machines": (
+        *_TARGET, ("EnvironmentIds", _Kind.IDS, "EnvironmentIds"),
+        ("Roles", _Kind.IDS, "Roles"), ("TenantIds", _Kind.IDS, "TenantIds"),
+    ),
+    "workers": (*_TARGET, ("WorkerPoolIds", _Kind.IDS, "WorkerPoolIds")),
+    "feeds": (
+        ("Id", _T, "Id"), ("Name", _T, "Name"), ("FeedType", _K, "FeedType"),
+        ("FeedUri", _Kind.URI, "FeedUri"), ("SpaceId", _K, "SpaceId"),
+        ("HasUsername", _Kind.PRESENT, "Username"),
+        *((name, _Kind.SECRET, name) for name in _SECRETS),
+    ),
+    "accounts": (
+        ("Id", _T, "Id"), ("Name", _T, "Name"), ("AccountType", _K, "AccountType"),
+        ("Username", _T, "Username"), ("LastModifiedOn", _TS, "LastModifiedOn"),
+        ("LastModifiedBy", _K, "LastModifiedBy"), ("SpaceId", _K, "SpaceId"),
+        ("EnvironmentIds", _Kind.IDS, "EnvironmentIds"),
+        *((name, _Kind.SECRET, name) for name in _SECRETS),
+        ("PrivateKeyFile", _Kind.SECRET, "PrivateKeyFile"),
+        ("PrivateKeyPassphrase", _Kind.SECRET, "PrivateKeyPassphrase"),
+    ),
+    "subscriptions": (
+        ("Id", _T, "Id"), ("Name", _T, "Name"), ("Type", _K, "Type"),
+        ("IsDisabled", _B, "IsDisabled"), ("SpaceId", _K, "SpaceId"),
+        ("EventNotificationSubscription.WebhookURI", _Kind.URI,
+         "EventNotificationSubscription.WebhookURI"),
+    ),
+    "gitcredentials": (  # /api/{space}/git-credentials
+        ("Id", _T, "Id"), ("Name", _T, "Name"), ("SpaceId", _K, "SpaceId"),
+        ("LastModifiedOn", _TS, "LastModifiedOn"),
+        ("Details.Type", _K, "Details.Type"),
+        ("Details.Username", _T, "Details.Username"),
+        ("Details.Password", _Kind.SECRET, "Details.Password"),
+    ),
+    "deploymentprocesses": (
+        ("Id", _T, "Id"), ("ProjectId", _K, "ProjectId"), ("SpaceId", _K, "SpaceId"),
+        ("StepCount", _Kind.COUNT, "Steps"), ("StepNames", _Kind.NAMES, "Steps"),
+    ),
+    "certificates": (
+        ("Id", _T, "Id"), ("Name", _T, "Name"),
+        ("SignatureAlgorithmName", _K, "SignatureAlgorithmName"),
+        ("NotBefore", _TS, "NotBefore"), ("NotAfter", _TS, "NotAfter"),
+        ("Archived", _TS, "Archived"),  # [unverified] null, or when it was archived
+        ("IsExpired", _B, "IsExpired"), ("Thumbprint", _T, "Thumbprint"),
+        ("SubjectCommonName", _T, "SubjectCommonName"),
+        ("EnvironmentIds", _Kind.IDS, "EnvironmentIds"), ("SpaceId", _K, "SpaceId"),
+        ("Password", _Kind.SECRET, "Password"),
+    ),
+}  # fmt: skip
+
 _RESOURCES = (
     ("events", "Audit events: who did what, when, to which documents"),
     ("deployments", "Deployments: release, environment, who deployed and when"),
@@ -150,8 +249,18 @@ _RESOURCES = (
     ("scopeduserroles", "Roles granted to teams, with their scope"),
     ("apikeys", "API keys of every user: purpose, creation and expiry"),
     ("servertaskapprovals", "Approvals of server tasks, with any ITSM change link"),
+    ("machines", "Deployment targets: endpoint, health, roles and environments"),
+    ("workers", "Workers: endpoint, health and worker pools"),
+    ("feeds", "Package feeds: type and URL (credentials only as present or not)"),
+    ("accounts", "Cloud and other accounts: type and last change (no secrets)"),
+    ("subscriptions", "Event subscriptions and their webhook URLs"),
+    ("gitcredentials", "Git credentials: name and username (no passwords)"),
+    ("deploymentprocesses", "Deployment processes: project and step names"),
+    ("certificates", "Certificates: signature algorithm, validity and archiving"),
 )
-_OPTIONAL = frozenset({"servertaskapprovals"})
+# Resources an export may lack without being incomplete; the policies that need
+# one are reported not tested when it is absent.
+_OPTIONAL = frozenset({"servertaskapprovals", *_CONFIG_PROJECTIONS})
 
 
 def _files_of(name: str) -> tuple[str, ...]:
@@ -190,7 +299,9 @@ class OctopusExportCollector:
     type: ClassVar[str] = "octopus"
     description: ClassVar[str] = (
         "Octopus Deploy audit events, deployments, tasks, releases, runbook runs, "
-        "users, teams, roles and API keys from an export folder of API pages"
+        "users, teams, roles and API keys from an export folder of API pages, and "
+        "optionally targets, workers, feeds, accounts, subscriptions, Git "
+        "credentials, deployment processes and certificates"
     )
     resources: ClassVar[tuple[ResourceSpec, ...]] = _SPECS
     # Read-only permissions of the exporting account. Listing another user's API keys
@@ -207,6 +318,16 @@ class OctopusExportCollector:
         "TeamView",
         "UserView",
         "UserRoleView",
+        # For the optional configuration resources. [unverified] names, taken from
+        # the permission list of the Go client rather than a live server.
+        "MachineView",
+        "WorkerView",
+        "FeedView",
+        "AccountView",
+        "SubscriptionView",
+        "GitCredentialView",
+        "ProcessView",
+        "CertificateView",
     )
 
     def evidence_files(self, folder: Path) -> list[Path]:
@@ -248,6 +369,7 @@ class _ResourceReader:
         self.source = source
         self.spec = spec
         self.projection = _PLANS.get(spec.name)
+        self.config_plan = _CONFIG_PLANS.get(spec.name)
         self.intern = Interner()
         self.groups: dict[str, _QueryGroup] = {}
         self.builder: ResourceBuilder
@@ -333,6 +455,8 @@ class _ResourceReader:
                 field="Id",
             )
         try:
+            if self.config_plan is not None:
+                return record_id, _project_config(raw, self.config_plan, self.intern)
             if self.projection is None:
                 return record_id, _keep_all(raw)
             return record_id, _project(raw, self.projection, self.intern)
@@ -456,8 +580,104 @@ def _time(name: str, value: Any, intern: Interner) -> str | None:
     return _timestamp(name, value)
 
 
+def _uri(name: str, value: Any, intern: Interner) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise FieldProblem(name, _wrong(_Kind.URI, value))
+    return without_credentials(name, value)
+
+
+def without_credentials(name: str, url: str) -> str:
+    """Return a URL without user info, query or fragment, which may hold secrets.
+
+    What was cut is marked ``REDACTED`` so a reader sees that something was there.
+    Known shortcoming: a token carried in the path (some webhook services do this)
+    is kept; only the raw export file in the snapshot holds more than this.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        netloc = parts.netloc
+    except ValueError as err:  # e.g. an unbalanced IPv6 bracket; value not shown
+        raise FieldProblem(name, "expected a URL, got text that is not one") from err
+    if "@" in netloc:
+        netloc = f"{REDACTED}@{netloc.rpartition('@')[2]}"
+    query = REDACTED if parts.query else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def _secret(name: str, value: Any, intern: Interner) -> dict[str, bool]:
+    """Keep only whether a sensitive field holds a value; never the value itself."""
+    if isinstance(value, dict):
+        flag = value.get("HasValue")
+        if isinstance(flag, bool):
+            return {"HasValue": flag or value.get("NewValue") not in (None, "")}
+        return {"HasValue": bool(value)}
+    return {"HasValue": value is not None and value != ""}
+
+
+def _present(name: str, value: Any, intern: Interner) -> bool:
+    return value is not None and value != ""
+
+
+def _switch(name: str, value: Any, intern: Interner) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false", ""):
+        return {"true": True, "false": False}.get(value.strip().lower())
+    raise FieldProblem(name, _wrong(_Kind.SWITCH, value))
+
+
+def _count(name: str, value: Any, intern: Interner) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return len(value)
+    raise FieldProblem(name, _wrong(_Kind.COUNT, value))
+
+
+def _names(name: str, value: Any, intern: Interner) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, list) and all(isinstance(item, dict) for item in value):
+        return [item["Name"] for item in value if isinstance(item.get("Name"), str)]
+    raise FieldProblem(name, f"expected {_EXPECTED[_Kind.NAMES]}")
+
+
+def _project_config(raw: dict[str, Any], plan: _ConfigPlan, intern: Interner) -> Record:
+    """Keep the planned fields of a configuration record, nested objects included."""
+    record: Record = {}
+    for target, source, coerce in plan:
+        value = _nested(raw, source)
+        _place(record, target, coerce(".".join(source), value, intern))
+    return record
+
+
+def _nested(raw: dict[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = raw
+    for depth, key in enumerate(path):
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            # Only the type is named: the value may be a credential.
+            parent = ".".join(path[:depth])
+            raise FieldProblem(
+                parent, f"expected an object, got {type(value).__name__}"
+            )
+        value = value.get(key)
+    return value
+
+
+def _place(record: Record, path: tuple[str, ...], value: Any) -> None:
+    for key in path[:-1]:
+        record = record.setdefault(key, {})
+    record[path[-1]] = value
+
+
 _Coercer = Callable[[str, Any, Interner], Any]
 _Plan = tuple[tuple[str, _Coercer], ...]
+
+_ConfigPlan = tuple[tuple[tuple[str, ...], tuple[str, ...], _Coercer], ...]
 
 _COERCE: dict[_Kind, _Coercer] = {
     _Kind.TEXT: _text,
@@ -466,6 +686,12 @@ _COERCE: dict[_Kind, _Coercer] = {
     _Kind.FLAG: _flag,
     _Kind.IDS: _ids,
     _Kind.MAP: _map,
+    _Kind.URI: _uri,
+    _Kind.SECRET: _secret,
+    _Kind.PRESENT: _present,
+    _Kind.SWITCH: _switch,
+    _Kind.COUNT: _count,
+    _Kind.NAMES: _names,
 }
 
 # The projections resolved to their functions once, so reading a record does no
@@ -473,4 +699,12 @@ _COERCE: dict[_Kind, _Coercer] = {
 _PLANS: dict[str, _Plan] = {
     resource: tuple((name, _COERCE[kind]) for name, kind in fields)
     for resource, fields in _PROJECTIONS.items()
+}
+
+_CONFIG_PLANS: dict[str, _ConfigPlan] = {
+    resource: tuple(
+        (tuple(target.split(".")), tuple(source.split(".")), _COERCE[kind])
+        for target, kind, source in fields
+    )
+    for resource, fields in _CONFIG_PROJECTIONS.items()
 }

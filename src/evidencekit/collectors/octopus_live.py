@@ -5,6 +5,16 @@ This is a fetcher, not a normaliser: every page is written exactly as received
 (``evidencekit.collectors.octopus``) reads the folder afterwards. Space-scoped
 resources use the space id as prefix; system-level ones use ``system``; API keys
 use the user id.
+
+Secrets in the pages: Octopus sends every sensitive value (account passwords and
+keys, feed passwords, Git credential passwords, certificate data) as
+``{"HasValue": true, "NewValue": null}``, never the value, so writing the pages
+as received stores no such secret. Known shortcoming: two things are not masked by
+the server and are written as received: a subscription's
+``EventNotificationSubscription.WebhookHeaderValue`` (plain text in the Go
+client's model, [unverified] on a live server) and any credential embedded in a
+URL (``FeedUri``, ``WebhookURI``). The export reader never keeps them in a
+record, but the page file in the snapshot holds them.
 """
 
 from __future__ import annotations
@@ -51,9 +61,13 @@ SPACE_RESOURCES: dict[str, str] = {
     "runbookruns": "runbookRuns",
     "servertaskapprovals": "servertaskapprovals",
     "machines": "machines",
+    "workers": "workers",
     "feeds": "feeds",
     "accounts": "accounts",
     "subscriptions": "subscriptions",
+    "gitcredentials": "git-credentials",
+    "deploymentprocesses": "deploymentprocesses",
+    "certificates": "certificates",
 }
 # Folder name -> (system-level path, whether it takes the spaces filter).
 SYSTEM_RESOURCES: dict[str, tuple[str, bool]] = {
@@ -62,8 +76,23 @@ SYSTEM_RESOURCES: dict[str, tuple[str, bool]] = {
     "userroles": ("/api/userroles", False),
     "scopeduserroles": ("/api/scopeduserroles", True),
 }
-# Server-task approvals exist only on recent servers; a 404 there is not a gap.
-OPTIONAL_RESOURCES = frozenset({"servertaskapprovals"})
+# Resources a server may not offer (server-task approvals and Git credentials are
+# recent; the deployment process list is absent for version-controlled projects'
+# processes): a 404 on the first page is a note, not a gap, and the export reader
+# then reports the resource missing, so the policies that need it are not tested.
+OPTIONAL_RESOURCES = frozenset(
+    {
+        "servertaskapprovals",
+        "machines",
+        "workers",
+        "feeds",
+        "accounts",
+        "subscriptions",
+        "gitcredentials",
+        "deploymentprocesses",
+        "certificates",
+    }
+)
 ARCHIVE_NAME = re.compile(r"^events-(\d{4}-\d{2}-\d{2})\.jsonl$")
 ARCHIVE_LISTING = "eventarchives"
 

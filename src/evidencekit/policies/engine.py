@@ -74,8 +74,9 @@ class RegorusEngine:
 
     name = "regorus"
 
-    def __init__(self) -> None:
+    def __init__(self, *, joint: bool = False) -> None:
         self._engine: Any = None
+        self.joint = joint  # one query for every package; see evaluate()
 
     def load(self, modules: list[tuple[str, str]]) -> None:
         """Compile the modules into a fresh regorus engine."""
@@ -92,19 +93,21 @@ class RegorusEngine:
     def evaluate(
         self, input_doc: dict[str, Any], packages: list[str]
     ) -> dict[str, PackageOutput]:
-        """Set the input once, then evaluate every package against it.
+        """Set the input once, then evaluate every package against it, one by one.
 
-        All packages are first evaluated in one query, so that library rules they
-        share (linking deployments to changes) are computed once; that halved the
-        time at 200,000 deployments. If that query fails or comes back undefined,
-        each package is evaluated alone, so the problem is pinned on its package.
+        Evaluating all packages in one joint query computed shared library rules
+        once and was faster, but with this regorus build the findings of one
+        package could depend on which other packages were in the query and in what
+        order (seen with the AWS policies). A slower answer that does not change is
+        the one to give, so each package is its own query; ``joint=True`` keeps the
+        faster path for experiments.
         """
         if self._engine is None:
             raise EngineError("regorus engine: evaluate called before load")
         self._set_input(input_doc)
         loaded = set(self._engine.get_packages())
         present = [package for package in packages if f"data.{package}" in loaded]
-        together = self._evaluate_together(present) if present else None
+        together = self._evaluate_together(present) if present and self.joint else None
         outputs = {}
         for package in packages:
             if package not in present:

@@ -46,15 +46,24 @@ def evaluate_policies(
     policies: list[Policy],
     input_doc: dict[str, Any],
     availability: dict[str, SourceStatus],
+    not_collected: frozenset[str] = frozenset(),
 ) -> tuple[list[PolicyResult], list[RawFinding]]:
     """Evaluate every policy against one input and judge each result.
 
     ``availability`` maps ``<type>.<resource>`` to the worst status of that resource
     across the sources; a resource that is not in it counts as missing.
+    ``not_collected`` names resources that are out of this run's scope: of a source
+    type no source is configured for, or optional and absent. A policy that needs
+    one is not tested and its findings are withheld, but that is not an evidence
+    gap (the run did not fail to collect something it was asked to).
     """
     outputs = engine.evaluate(input_doc, [policy.package for policy in policies])
     results, findings = [], []
     for policy in policies:
+        out_of_scope = [r for r in policy.requires if r in not_collected]
+        if out_of_scope:
+            results.append(_not_applicable(policy, out_of_scope))
+            continue
         output = outputs.get(policy.package)
         if output is None:
             error = f"the engine returned nothing for package {policy.package}"
@@ -145,6 +154,22 @@ def _shape_problem(item: Any) -> str | None:
     if not isinstance(evidence, list) or not all(isinstance(r, str) for r in evidence):
         return "'evidence' is not a list of _ref strings"
     return None
+
+
+def _not_applicable(policy: Policy, resources: list[str]) -> PolicyResult:
+    reason = "not collected in this run: " + ", ".join(resources)
+    log.info("policy=%s status=not_tested reason=%s", policy.id, reason)
+    return PolicyResult(
+        id=policy.id,
+        title=policy.title,
+        description=policy.description,
+        severity=policy.severity,
+        controls=list(policy.controls),
+        status=PolicyStatus.NOT_TESTED,
+        tested=0,
+        findings=0,
+        reason=reason,
+    )
 
 
 def _result(

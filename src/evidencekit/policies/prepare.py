@@ -177,6 +177,9 @@ def build_index(
             octopus["runbookruns"].items(), "RunbookId"
         ),
         "last_event_by_user": last_event_by_user(octopus["events"], period_end),
+        "account_modifications": account_modifications(
+            octopus["events"], octopus["accounts"], period_end
+        ),
     }
 
 
@@ -232,6 +235,27 @@ def last_event_by_user(events: dict[str, Record], period_end: str) -> dict[str, 
     return {
         user_id: {"occurred": occurred, "ref": event.get("_ref")}
         for user_id, (occurred, event) in latest.items()
+    }
+
+
+def account_modifications(
+    events: dict[str, Record], accounts: dict[str, Record], period_end: str
+) -> dict[str, list[dict[str, Any]]]:
+    """List the ``Modified`` audit events before the period's end for each account."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for event in events.values():
+        occurred = event.get("Occurred")
+        if event.get("Category") != "Modified" or occurred is None:
+            continue
+        if occurred >= period_end:
+            continue
+        for document in event.get("RelatedDocumentIds") or ():
+            if document in accounts:
+                entry = {"occurred": occurred, "ref": event.get("_ref")}
+                found.setdefault(document, []).append(entry)
+    return {
+        account: sorted(entries, key=lambda entry: entry["occurred"])
+        for account, entries in found.items()
     }
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from evidencekit.errors import ReportError
 from evidencekit.results import (
+    AccessEntry,
     ControlResult,
     ControlStatus,
     Finding,
@@ -80,6 +81,7 @@ def build_document(result: RunResult) -> dict[str, Any]:
         "policies": [_policy(policy) for policy in result.policies],
         "controls": _controls(result),
         "findings": [_finding(finding) for finding in sorted_findings(result.findings)],
+        "access_review": [_access_entry(entry) for entry in result.access_review],
         "manifest": result.manifest,
     }
 
@@ -343,4 +345,16 @@ def _finding(finding: Finding) -> dict[str, Any]:
             }
             for ref in finding.evidence
         ],
+    }
+
+
+def _access_entry(entry: AccessEntry) -> dict[str, Any]:
+    return {
+        "person": entry.person,
+        "system": entry.system,
+        "account": entry.account,
+        "entitlement": entry.entitlement,
+        "scope": entry.scope,
+        "via": entry.via,
+        "evidence": list(entry.evidence),
     }

@@ -83,7 +83,30 @@ def cell_text(value: object) -> str:
     """
     text = visible_controls(str(value))
     text = neutralise_formula(text)
-    return shorten(text, EXCEL_CELL_LIMIT)
+    return _shorten_utf16(text, EXCEL_CELL_LIMIT)
+
+
+def _shorten_utf16(text: str, limit: int) -> str:
+    """Shorten to ``limit`` UTF-16 code units: Excel counts a cell's length in those.
+
+    A character outside the Basic Multilingual Plane (most emoji) takes two units,
+    so a limit in characters could still overflow the cell.
+    """
+    if len(text) <= limit // 2 or _utf16_units(text) <= limit:
+        return text
+    marker = f"… [truncated: {len(text):,} characters; full value in {FULL_VALUE_IN}]"
+    budget = limit - _utf16_units(marker)
+    kept, used = [], 0
+    for char in text:
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > budget:
+            break
+        kept.append(char)
+    return "".join(kept) + marker
+
+
+def _utf16_units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
 
 
 def pdf_text(value: object, limit: int = PDF_TEXT_LIMIT) -> str:

@@ -45,6 +45,7 @@ from evidencekit.reports.json_report import (
 )
 from evidencekit.reports.safe_text import cell_text
 from evidencekit.results import (
+    AccessEntry,
     ControlStatus,
     Finding,
     PolicyStatus,
@@ -58,6 +59,7 @@ DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 FRAMEWORK_NAMES = {"iso27001-2022": "ISO/IEC 27001:2022", "soc2-2017": "SOC 2 (2017)"}
 ISO_FRAMEWORK = "iso27001-2022"
 MANUAL_EVIDENCE = "Manual evidence required"
+NOT_JOINED = "NOT JOINED"  # an account no identity or e-mail joins to a person
 
 _GREEN = ("C6EFCE", "006100")
 _AMBER = ("FFEB9C", "7F4F00")
@@ -146,6 +148,7 @@ def write_xlsx(result: RunResult, path: Path) -> Path:
     _controls_sheet(workbook, result)
     _policies_sheet(workbook, result)
     _findings_sheet(workbook, result)
+    _access_sheet(workbook, result)
     _evidence_sheet(workbook, result)
     _applicability_sheet(workbook, result)
     with atomic_output(path) as temporary:
@@ -438,6 +441,59 @@ def _colour_severity(ws: WriteOnlyWorksheet, cells: str) -> None:
                 font=Font(bold=True, color=font),
             ),
         )
+
+
+def _access_sheet(workbook: Workbook, result: RunResult) -> None:
+    columns = [
+        Column("Person", 34),
+        Column("System", 22),
+        Column("Account", 44),
+        Column("Entitlement", 24),
+        Column("Scope", 44),
+        Column("Granted via", 70),
+        Column("Evidence refs", 60),
+    ]
+    sheet = _Sheet(workbook, "Access review", [column.width for column in columns])
+    sheet.ws.freeze_panes = "A3"  # the banner row and the header row
+    complete = not evidence_gaps(result)
+    colours = _GREEN if complete else ("C00000", "FFFFFF")
+    fill = PatternFill("solid", fgColor=colours[0])
+    banner = sheet.cell(
+        access_banner(result), fill=fill, font=Font(bold=True, color=colours[1])
+    )
+    sheet.append([banner, *(sheet.cell(None, fill=fill) for _ in columns[1:])])
+    rows = [_access_row(entry) for entry in result.access_review]
+    if not rows:
+        rows = [("(no entitlement found in this run's evidence)",)]
+    sheet.table("AccessReview", columns, rows)
+
+
+def access_banner(result: RunResult) -> str:
+    """Say how far the access review can be trusted, and how many rows are unjoined."""
+    entries = result.access_review
+    unjoined = sum(1 for entry in entries if entry.person is None)
+    counts = (
+        f"{len(entries)} row(s); {unjoined} account row(s) {NOT_JOINED} to a person"
+    )
+    gaps = evidence_gaps(result)
+    if gaps:
+        return (
+            f"ACCESS REVIEW FROM INCOMPLETE EVIDENCE: {len(gaps)} gap(s) (see "
+            f"Summary), so accounts or entitlements may be missing. {counts}."
+        )
+    return f"Access review from complete evidence: {counts}."
+
+
+def _access_row(entry: AccessEntry) -> Row:
+    return (
+        entry.person or NOT_JOINED,
+        entry.system,
+        entry.account,
+        entry.entitlement,
+        entry.scope,
+        entry.via,
+        "\n".join(entry.evidence) or "(no evidence reference)",
+    )
 
 
 def _evidence_sheet(workbook: Workbook, result: RunResult) -> None:
