@@ -167,6 +167,14 @@ def test_snapshots_are_recorded_once_with_status(
     ]
     assert index.recorded_manifest_sha256(failed.id) == failed.manifest_sha256
     assert index.recorded_manifest_sha256("20261102T073000Z-000000") is None
+    assert index.recorded_snapshots() == {
+        complete.id: complete.manifest_sha256,
+        failed.id: failed.manifest_sha256,
+    }
+
+
+def test_an_empty_index_records_no_snapshot(index: RunIndex) -> None:
+    assert index.recorded_snapshots() == {}
 
 
 def test_same_snapshot_with_another_hash_is_refused(

@@ -29,7 +29,7 @@ from evidencekit.runner import collect, evaluate
 ROOT = Path(__file__).resolve().parents[1]
 POLICIES = ROOT / "policies"
 DATA = Path(__file__).parent / "data"
-LIBRARIES = ("access", "changelink", "deployments", "util", "octopus_lint")
+LIBRARIES = ("access", "changelink", "deployments", "util", "octopus_lint", "jsmlink")
 LINT_POLICIES = (
     "octopus_lint_unrotated_accounts",
     "octopus_lint_shared_git_usernames",

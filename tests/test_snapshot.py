@@ -15,13 +15,14 @@ from typing import Any
 
 import pytest
 
-from evidencekit.collectors.base import FileStats, ResourceData, SourceData
+from evidencekit.collectors.base import FileStats, ResourceData, SourceData, registry
 from evidencekit.errors import SnapshotError
 from evidencekit.evidence.manifest import redact_origin
 from evidencekit.evidence.snapshot import SnapshotStore
 from evidencekit.evidence.verify import verify_snapshot
 from evidencekit.results import SourceStatus
 
+OCTOPUS_EXPORT = Path(__file__).parent / "data" / "octopus" / "export"
 PERIOD = {"start": "2026-07-01", "end": "2026-09-30", "timezone": "Europe/London"}
 
 DEPLOYMENTS_PAGE = {
@@ -374,49 +375,143 @@ def test_origin_keeps_no_credentials(origin: str, expected: str) -> None:
     assert redact_origin(origin) == expected
 
 
-def test_symlinked_file_is_refused_and_named(
-    store: SnapshotStore, tmp_path: Path
+def test_symlinked_file_is_skipped_recorded_and_warned(
+    store: SnapshotStore, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     export = tmp_path / "export"
     files = octopus_export(export)
     secret = write_json(tmp_path / "elsewhere" / "shadow.json", {"Items": []})
     (export / "tasks.json").symlink_to(secret)
 
-    with (
-        pytest.raises(SnapshotError, match=r"file tasks\.json: is a symlink"),
-        store.begin(
-            organisation="Northwind Bank", period=PERIOD, tool_version="0.1.0"
-        ) as writer,
-    ):
-        writer.stage_files("octopus", export, [*files, export / "tasks.json"])
+    with store.begin(
+        organisation="Northwind Bank", period=PERIOD, tool_version="0.1.0"
+    ) as writer:
+        staged = writer.stage_files("octopus", export, [*files, export / "tasks.json"])
+        assert not (staged / "tasks.json").exists()
+        writer.add_source(read_octopus(staged), mode="export", origin=str(export))
+        snapshot = writer.commit()
 
-    assert store.list() == []
+    source = snapshot.manifest["sources"][0]
+    assert source["refused_files"] == [
+        {
+            "path": "tasks.json",
+            "reason": f"is a symlink to {secret}; symlinks are not followed",
+        }
+    ]
+    assert [entry["name"] for entry in source["resources"]] == [
+        "deployments",
+        "events",
+    ]
+    assert snapshot.file_sha256("octopus", "tasks.json") is None
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert [r.getMessage() for r in warnings] == [
+        "evidence file refused source=octopus file=tasks.json reason=is a symlink "
+        f"to {secret}; symlinks are not followed"
+    ]
+    assert verify_snapshot(store).ok
 
 
-def test_symlinked_folder_is_refused(store: SnapshotStore, tmp_path: Path) -> None:
+def test_files_below_a_symlinked_folder_are_skipped(
+    store: SnapshotStore, tmp_path: Path
+) -> None:
     export = tmp_path / "export"
+    files = octopus_export(export)
     write_json(tmp_path / "real-pages" / "page-0001.json", DEPLOYMENTS_PAGE)
-    export.mkdir()
-    (export / "deployments").symlink_to(tmp_path / "real-pages")
+    (export / "releases").symlink_to(tmp_path / "real-pages")
+    listed = [*files, Path("releases/page-0001.json")]
 
     with store.begin(
         organisation="Northwind Bank", period=PERIOD, tool_version="0.1.0"
     ) as writer:
-        with pytest.raises(SnapshotError, match=r"folder deployments .* is a symlink"):
-            writer.stage_files("octopus", export, [Path("deployments/page-0001.json")])
-        failed = SourceData(
-            name="octopus",
-            type="octopus",
-            location=str(export),
-            status=SourceStatus.FAILED,
-            error="folder deployments is a symlink",
-        )
-        writer.add_source(failed, mode="export", origin=str(export))
+        staged = writer.stage_files("octopus", export, listed)
+        assert not (staged / "releases").exists()
+        writer.add_source(read_octopus(staged), mode="export", origin=str(export))
         snapshot = writer.commit()
 
-    assert not (snapshot.path / "evidence" / "octopus").exists()
-    assert snapshot.manifest["sources"][0]["status"] == "failed"
+    assert snapshot.manifest["sources"][0]["refused_files"] == [
+        {
+            "path": "releases/page-0001.json",
+            "reason": "is below the folder releases, which is a symlink; symlinks "
+            "are not followed",
+        }
+    ]
     assert verify_snapshot(store).ok
+
+
+def test_symlinked_files_leave_their_resources_short(
+    store: SnapshotStore, tmp_path: Path
+) -> None:
+    """A refused file never reads as complete, even to the real Octopus reader.
+
+    The files are listed the way a scratch folder of fetched pages is, every entry
+    of the export, so the links reach the snapshot writer.
+    """
+    export = tmp_path / "export"
+    shutil.copytree(OCTOPUS_EXPORT, export)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    links = (
+        "tasks.json",
+        "events/events-2026-11-17.jsonl",
+        "servertaskapprovals.json",  # optional: absent, it would not be a gap
+    )
+    for relative in links:
+        moved = outside / Path(relative).name
+        shutil.move(export / relative, moved)
+        (export / relative).symlink_to(moved)
+    collector = registry()["octopus"]()
+
+    with store.begin(
+        organisation="Northwind Bank", period=PERIOD, tool_version="0.1.0"
+    ) as writer:
+        files = sorted(p for p in export.rglob("*") if p.is_symlink() or p.is_file())
+        staged = writer.stage_files("octopus", export, files)
+        data = collector.read(staged, "octopus")
+        writer.add_source(data, mode="export", origin=str(export))
+        snapshot = writer.commit()
+
+    tasks, events = data.resources["tasks"], data.resources["events"]
+    assert tasks.status is SourceStatus.MISSING
+    assert events.status is SourceStatus.INCOMPLETE
+    assert events.warnings[-1] == (
+        f"events/events-2026-11-17.jsonl is a symlink to {outside}/"
+        "events-2026-11-17.jsonl; symlinks are not followed; it was not copied into "
+        "the snapshot, so its records are not in the evidence"
+    )
+    assert "tasks.json is a symlink" in tasks.warnings[-1]
+    approvals = data.resources["servertaskapprovals"]
+    assert approvals.status is SourceStatus.MISSING
+    assert approvals.required
+    assert data.resources["deployments"].status is SourceStatus.COMPLETE
+    source = snapshot.manifest["sources"][0]
+    assert source["status"] == "incomplete"
+    assert [file["path"] for file in source["refused_files"]] == [
+        "events/events-2026-11-17.jsonl",
+        "servertaskapprovals.json",
+        "tasks.json",
+    ]
+    recorded = {resource["name"]: resource for resource in source["resources"]}
+    assert recorded["events"]["status"] == "incomplete"
+    assert recorded["events"]["warnings"][-1] == events.warnings[-1]
+    assert verify_snapshot(store).ok
+
+
+def test_reading_a_refused_file_is_an_error(
+    store: SnapshotStore, tmp_path: Path
+) -> None:
+    export = tmp_path / "export"
+    files = octopus_export(export)
+    real = write_json(tmp_path / "elsewhere" / "page-0001.json", EVENTS_PAGE)
+    (export / "events" / "page-0001.json").unlink()
+    (export / "events" / "page-0001.json").symlink_to(real)
+    with store.begin(
+        organisation="Northwind Bank", period=PERIOD, tool_version="0.1.0"
+    ) as writer:
+        writer.stage_files("octopus", export, files)
+        # A collector that reads the export instead of the staged copy.
+        with pytest.raises(SnapshotError, match=r"staging refused it \(it is a sym"):
+            writer.add_source(read_octopus(export), mode="export", origin="x")
+        writer.abort()
 
 
 def test_second_run_cannot_begin_while_the_store_is_locked(

@@ -132,6 +132,14 @@ def _writable(path: Path) -> Path:
     return path
 
 
+def _remove(snapshot: Snapshot) -> None:
+    """Delete a committed (read-only) snapshot folder, as `rm -rf` would."""
+    for path in snapshot.path.rglob("*"):
+        if path.is_file():
+            _writable(path)
+    shutil.rmtree(snapshot.path)
+
+
 def _kinds(problems: list[VerifyProblem]) -> list[tuple[str, str, str | None]]:
     return sorted((p.kind, p.snapshot_id, p.path) for p in problems)
 
@@ -243,8 +251,9 @@ def test_removed_previous_snapshot_breaks_the_chain(
     report = verify_snapshot(store)
 
     assert report.checked == [chain[0].id, chain[2].id]
-    assert [(p.kind, p.snapshot_id) for p in report.problems] == [
-        ("chain", chain[2].id)
+    assert _kinds(report.problems) == [
+        ("chain", chain[2].id, "manifest.json"),
+        ("missing", chain[1].id, f"snapshots/{chain[1].id}"),
     ]
     assert f"previous snapshot {chain[1].id} is missing" in report.problems[0].detail
 
@@ -277,7 +286,7 @@ def test_edited_newest_manifest_is_caught_by_the_index(
     assert "index recorded" in report.problems[0].detail
 
 
-def test_without_an_index_the_newest_manifest_check_is_noted(
+def test_a_missing_index_is_a_problem(
     store: SnapshotStore, chain: list[Snapshot]
 ) -> None:
     store.close()
@@ -285,9 +294,183 @@ def test_without_an_index_the_newest_manifest_check_is_noted(
 
     report = verify_snapshot(store)
 
-    assert report.problems == []
-    assert len(report.notes) == 1
-    assert "no index" in report.notes[0]
+    assert _kinds(report.problems) == [("index", chain[2].id, "index.sqlite")]
+    assert report.problems[0].detail == (
+        "the run index index.sqlite is missing, so the newest manifest cannot be "
+        "checked against it"
+    )
+    assert report.notes == []
+    assert not report.ok
+    assert not (store.root / "index.sqlite").exists()  # verify did not create one
+
+
+def test_a_missing_index_fails_a_one_snapshot_check(
+    store: SnapshotStore, chain: list[Snapshot]
+) -> None:
+    store.close()
+    (store.root / "index.sqlite").unlink()
+
+    report = verify_snapshot(store, chain[0].id)
+
+    assert _kinds(report.problems) == [("index", chain[0].id, "index.sqlite")]
+    assert "this snapshot's manifest cannot be checked" in report.problems[0].detail
+
+
+def test_an_unreadable_index_is_a_problem(
+    store: SnapshotStore, chain: list[Snapshot]
+) -> None:
+    store.close()
+    (store.root / "index.sqlite").write_bytes(b"Q3 run log, see the wiki\n" * 200)
+
+    report = verify_snapshot(store)
+
+    assert _kinds(report.problems) == [("index", chain[2].id, "index.sqlite")]
+    assert "the run index cannot be read" in report.problems[0].detail
+
+
+def test_an_index_recreated_after_deletion_does_not_hide_the_old_snapshots(
+    store: SnapshotStore, chain: list[Snapshot], tmp_path: Path
+) -> None:
+    store.close()
+    (store.root / "index.sqlite").unlink()
+    newest = _commit(store, tmp_path / "export-3", START + timedelta(days=3))
+
+    report = verify_snapshot(store)
+
+    assert _kinds(report.problems) == sorted(
+        ("extra", snapshot.id, f"snapshots/{snapshot.id}") for snapshot in chain
+    )
+    assert "no record of this snapshot" in report.problems[0].detail
+    assert verify_snapshot(store, newest.id).problems == []
+
+
+def test_deleted_newest_snapshot_with_head_rewound_is_missing(
+    store: SnapshotStore, chain: list[Snapshot]
+) -> None:
+    _remove(chain[2])
+    (store.root / "HEAD").write_text(chain[1].id + "\n")
+
+    report = verify_snapshot(store)
+
+    assert report.checked == [chain[0].id, chain[1].id]
+    assert _kinds(report.problems) == [
+        ("missing", chain[2].id, f"snapshots/{chain[2].id}")
+    ]
+    assert report.problems[0].detail == (
+        "the run index recorded this snapshot at commit, but its folder is not in "
+        "the store: it was deleted or moved"
+    )
+    assert not report.ok
+
+
+def test_deleting_every_snapshot_is_reported(
+    store: SnapshotStore, chain: list[Snapshot]
+) -> None:
+    for snapshot in chain:
+        _remove(snapshot)
+
+    report = verify_snapshot(store)
+
+    assert report.checked == []
+    assert _kinds(report.problems) == sorted(
+        [("chain", chain[2].id, "HEAD")]
+        + [("missing", s.id, f"snapshots/{s.id}") for s in chain]
+    )
+    assert not report.ok
+
+
+def test_head_naming_a_deleted_snapshot_is_reported(
+    store: SnapshotStore, chain: list[Snapshot]
+) -> None:
+    _remove(chain[2])
+
+    report = verify_snapshot(store)
+
+    assert _kinds(report.problems) == [
+        ("chain", chain[2].id, "HEAD"),
+        ("missing", chain[2].id, f"snapshots/{chain[2].id}"),
+    ]
+    head_problem = next(p for p in report.problems if p.path == "HEAD")
+    assert head_problem.detail == (
+        f"HEAD names {chain[2].id}, which is not in the store (deleted or moved); "
+        f"the newest snapshot(s) on disk are {chain[1].id}"
+    )
+
+
+def test_head_naming_an_unknown_snapshot_is_reported(
+    store: SnapshotStore, chain: list[Snapshot]
+) -> None:
+    (store.root / "HEAD").write_text("20261005T060000Z-5e1f00\n")
+
+    report = verify_snapshot(store)
+
+    assert _kinds(report.problems) == [("chain", "20261005T060000Z-5e1f00", "HEAD")]
+    assert "which is not in the store" in report.problems[0].detail
+
+
+def test_missing_head_is_reported(store: SnapshotStore, chain: list[Snapshot]) -> None:
+    (store.root / "HEAD").unlink()
+
+    report = verify_snapshot(store)
+
+    assert _kinds(report.problems) == [("chain", "HEAD", "HEAD")]
+    assert report.problems[0].detail == (
+        f"HEAD is missing or empty, but the newest snapshot(s) are {chain[2].id}"
+    )
+
+
+def test_stray_snapshot_from_another_store_is_reported(
+    store: SnapshotStore, chain: list[Snapshot], tmp_path: Path
+) -> None:
+    other = SnapshotStore(tmp_path / "other-store")
+    stray = _commit(other, tmp_path / "export-other", START + timedelta(days=9))
+    other.close()
+    shutil.copytree(stray.path, store.snapshots_dir / stray.id)
+
+    report = verify_snapshot(store)
+
+    assert _kinds(report.problems) == [
+        ("chain", stray.id, "manifest.json"),
+        ("extra", stray.id, f"snapshots/{stray.id}"),
+    ]
+    chain_problem = next(p for p in report.problems if p.kind == "chain")
+    assert f"snapshots {chain[0].id}, {stray.id} all chain to nothing" in (
+        chain_problem.detail
+    )
+    assert _kinds(verify_snapshot(store, stray.id).problems) == [
+        ("extra", stray.id, f"snapshots/{stray.id}")
+    ]
+
+
+def test_stray_copy_of_a_snapshot_under_its_own_name_is_reported(
+    store: SnapshotStore, chain: list[Snapshot]
+) -> None:
+    copy_id = chain[1].id[:-6] + "0c0c0c"
+    shutil.copytree(chain[1].path, store.snapshots_dir / copy_id)
+
+    report = verify_snapshot(store)
+
+    assert _kinds(report.problems) == sorted(
+        [
+            ("chain", max(chain[1].id, copy_id), "manifest.json"),
+            ("extra", copy_id, f"snapshots/{copy_id}"),
+            ("manifest", copy_id, "manifest.json"),
+        ]
+    )
+    manifest_problem = next(p for p in report.problems if p.kind == "manifest")
+    assert f"names snapshot '{chain[1].id}'" in manifest_problem.detail
+
+
+def test_one_snapshot_check_says_what_it_leaves_out(
+    store: SnapshotStore, chain: list[Snapshot]
+) -> None:
+    report = verify_snapshot(store, chain[0].id)
+
+    assert report.ok
+    assert report.notes == [
+        f"only snapshot {chain[0].id} was checked: HEAD, the snapshots after it and "
+        "the rest of the store were not (verify the whole store for those)"
+    ]
 
 
 def test_fork_is_a_chain_problem(store: SnapshotStore, chain: list[Snapshot]) -> None:
@@ -301,9 +484,13 @@ def test_fork_is_a_chain_problem(store: SnapshotStore, chain: list[Snapshot]) ->
 
     report = verify_snapshot(store)
 
-    assert [(p.kind, p.snapshot_id) for p in report.problems] == [("chain", twin_id)]
+    assert _kinds(report.problems) == [
+        ("chain", twin_id, "manifest.json"),
+        ("extra", twin_id, f"snapshots/{twin_id}"),
+    ]
+    chain_problem = next(p for p in report.problems if p.kind == "chain")
     assert f"{chain[2].id}, {twin_id} all chain to {chain[1].id}" in (
-        report.problems[0].detail
+        chain_problem.detail
     )
     with pytest.raises(SnapshotError, match="chain forks"):
         store.list()

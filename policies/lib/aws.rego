@@ -25,15 +25,27 @@ timestamp(value) if {
 # How long before the end of the period a canonical timestamp lies, in words:
 # "90 days" when exact, else "more than 90 days".
 age(ts) := sprintf("%v days", [days]) if {
+	util.computable(ts)
 	span := util.ns(input.period.end) - util.ns(ts)
 	days := floor(span / util.day_ns)
 	days * util.day_ns == span
-} else := sprintf("more than %v days", [floor((util.ns(input.period.end) - util.ns(ts)) / util.day_ns)])
+} else := sprintf("more than %v days", [floor((util.ns(input.period.end) - util.ns(ts)) / util.day_ns)]) if {
+	util.computable(ts)
+} else := "longer than the engine can count (the date is before 1677)"
 
 # True when a timestamp lies more than `days` days before the end of the period.
+# A date too old for time arithmetic is older than any limit (fail closed); one too
+# far in the future is not.
 older_than(ts, days) if {
 	timestamp(ts)
+	util.computable(ts)
 	util.ns(input.period.end) - util.ns(ts) > days * util.day_ns
+}
+
+older_than(ts, _) if {
+	timestamp(ts)
+	not util.computable(ts)
+	not util.beyond_computable(ts)
 }
 
 # One column of an access key slot, e.g. column(row, "1", "last_rotated").

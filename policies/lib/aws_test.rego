@@ -44,3 +44,9 @@ test_who_names_root_and_users if {
 	aws.who(root) == "root user of account 111122223333"
 	aws.who(console) == "IAM user alice.ward in account 111122223333"
 }
+
+test_a_date_too_old_to_compute_is_older_than_any_limit if {
+	aws.older_than("1601-01-01T00:00:00.000000Z", 90) with input as {"period": {"end": "2026-10-01T00:00:00.000000Z"}}
+	not aws.older_than("2300-01-01T00:00:00.000000Z", 90) with input as {"period": {"end": "2026-10-01T00:00:00.000000Z"}}
+	aws.age("1601-01-01T00:00:00.000000Z") == "longer than the engine can count (the date is before 1677)" with input as {"period": {"end": "2026-10-01T00:00:00.000000Z"}}
+}

@@ -356,7 +356,12 @@ def _failed(name: str, kind: str, location: str, err: Exception) -> SourceData:
 
 
 def _apply_recorded_status(data: SourceData, entry: dict[str, Any]) -> None:
-    """Keep gaps found at collection time (a live fetch cut short) after re-reading."""
+    """Keep gaps found at collection time (a live fetch cut short) after re-reading.
+
+    Each resource keeps the worse of the status recorded in the manifest and the
+    status the re-read gives, so a gap known only at collection is never lost.
+    """
+    order = list(SourceStatus)
     for recorded in entry.get("resources", []):
         resource = data.resources.get(recorded["name"])
         if resource is None or recorded["status"] == SourceStatus.COMPLETE:
@@ -364,8 +369,14 @@ def _apply_recorded_status(data: SourceData, entry: dict[str, Any]) -> None:
         for warning in recorded.get("warnings", []):
             if warning not in resource.warnings:
                 resource.warnings.append(warning)
-        if resource.status is SourceStatus.COMPLETE:
-            resource.status = SourceStatus(recorded["status"])
+        status = SourceStatus(recorded["status"])
+        if order.index(status) > order.index(resource.status):
+            resource.status = status
+    if entry.get("status") == SourceStatus.INCOMPLETE and data.status is (
+        SourceStatus.COMPLETE
+    ):
+        data.status = SourceStatus.INCOMPLETE
+        data.error = data.error or entry.get("error")
 
 
 def _declared_resources(source_type: str) -> list[str]:

@@ -2,9 +2,10 @@
 
 The index is a convenience for listing history; the snapshots themselves are the
 evidence. It uses SQLAlchemy Core, so the default SQLite file can be swapped for
-PostgreSQL by URL. It also remembers each snapshot's manifest hash at commit time,
-which lets ``verify`` notice an edited manifest of the newest snapshot (which no
-later snapshot chains to yet).
+PostgreSQL by URL. It also remembers each snapshot and its manifest hash at commit
+time, which lets ``verify`` notice an edited manifest of the newest snapshot (which
+no later snapshot chains to yet), a deleted snapshot, and a snapshot folder that
+this store never committed.
 """
 
 from __future__ import annotations
@@ -105,6 +106,14 @@ class RunIndex:
         """Return the manifest hash recorded for a snapshot at commit, if any."""
         with self._transaction(f"read snapshot {snapshot_id}") as connection:
             return self._recorded_hash(connection, snapshot_id)
+
+    def recorded_snapshots(self) -> dict[str, str]:
+        """Return every snapshot recorded at commit, id -> manifest hash, by id."""
+        table = self._snapshots
+        query = select(table.c.id, table.c.manifest_sha256).order_by(table.c.id)
+        with self._transaction("list snapshots") as connection:
+            rows = connection.execute(query).all()
+        return {str(row[0]): str(row[1]) for row in rows}
 
     def record_run(
         self,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -46,6 +47,18 @@ class StagedFile:
         return {"path": self.path, "sha256": self.sha256, "size": self.size}
 
 
+@dataclass(frozen=True)
+class RefusedFile:
+    """An evidence file that was not copied into a snapshot, and why."""
+
+    path: str  # relative to the source folder; the file is not in the snapshot
+    reason: str  # completes "<path> ...", e.g. "is a symlink to ...; not followed"
+
+    def entry(self) -> dict[str, Any]:
+        """Return the manifest entry of the file."""
+        return {"path": self.path, "reason": self.reason}
+
+
 def redact_origin(origin: str) -> str:
     """Return a URL without user info, query or fragment; leave a path as it is."""
     parts = urlsplit(origin)
@@ -70,14 +83,18 @@ def source_entry(
     origin: str,
     query_window: dict[str, str | None] | None,
     staged: dict[str, StagedFile],
+    refused: Sequence[RefusedFile] = (),
 ) -> dict[str, Any]:
     """Describe one collected source; ``staged`` maps source-relative paths to files.
 
     Every staged file is listed: under the resource that read it, or under
     ``unread_files`` when no resource claims it, so verify can account for it.
+    Files staging refused (symlinks) are listed under ``refused_files`` with the
+    reason; they are not in the snapshot, so verify does not look for them.
     """
+    refused_paths = {file.path: file.reason for file in refused}
     resources = [
-        _resource_entry(data.name, resource, staged)
+        _resource_entry(data.name, resource, staged, refused_paths)
         for resource in data.resources.values()
     ]
     claimed = {
@@ -94,11 +111,15 @@ def source_entry(
         "query_window": query_window,
         "resources": resources,
         "unread_files": unread,
+        "refused_files": [file.entry() for file in refused],
     }
 
 
 def _resource_entry(
-    source: str, resource: ResourceData, staged: dict[str, StagedFile]
+    source: str,
+    resource: ResourceData,
+    staged: dict[str, StagedFile],
+    refused: dict[str, str],
 ) -> dict[str, Any]:
     return {
         "name": resource.name,
@@ -109,15 +130,26 @@ def _resource_entry(
         "warnings": [redact_text(warning) for warning in resource.warnings],
         "query_window": resource.query_window,
         "files": [
-            _file_entry(source, resource.name, file, staged) for file in resource.files
+            _file_entry(source, resource.name, file, staged, refused)
+            for file in resource.files
         ],
     }
 
 
 def _file_entry(
-    source: str, resource: str, stats: FileStats, staged: dict[str, StagedFile]
+    source: str,
+    resource: str,
+    stats: FileStats,
+    staged: dict[str, StagedFile],
+    refused: dict[str, str],
 ) -> dict[str, Any]:
     copy = staged.get(stats.path)
+    if copy is None and stats.path in refused:
+        raise SnapshotError(
+            f"source {source!r}, resource {resource!r}: file {stats.path} was read, "
+            f"but staging refused it (it {refused[stats.path]}); a collector must "
+            "read the staged copy, where the file is absent"
+        )
     if copy is None:
         raise SnapshotError(
             f"source {source!r}, resource {resource!r}: file {stats.path} was read "

@@ -19,6 +19,7 @@ import builtins
 import contextlib
 import errno
 import fcntl
+import fnmatch
 import hashlib
 import logging
 import os
@@ -26,36 +27,41 @@ import re
 import secrets
 import shutil
 import stat
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from types import TracebackType
 from typing import Any, BinaryIO
 
-from evidencekit.collectors.base import SourceData
+from evidencekit.collectors.base import SourceData, registry
 from evidencekit.errors import SnapshotError
 from evidencekit.evidence.index import RunIndex
 from evidencekit.evidence.manifest import (
     EVIDENCE_DIR,
     MANIFEST_NAME,
     SCHEMA,
+    RefusedFile,
     StagedFile,
     digest,
     dump_manifest,
     parse_manifest,
     source_entry,
 )
+from evidencekit.results import SourceStatus
 from evidencekit.timeutil import TimestampError, from_canonical, to_canonical
 
 logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1024 * 1024
 SNAPSHOTS_DIR = "snapshots"
+INDEX_NAME = "index.sqlite"
 STAGING_PREFIX = ".staging-"
 SNAPSHOT_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")
 _SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _READ_ONLY = 0o444
 _MAX_SUFFIX = 0xFFFFFF
+_PLACEHOLDER = re.compile(r"<[^>]+>|YYYY-MM-DD")
 
 
 @dataclass(frozen=True)
@@ -107,7 +113,7 @@ class SnapshotStore:
     def __init__(self, root: Path, index_url: str | None = None) -> None:
         self.root = Path(root)
         self.snapshots_dir = self.root / SNAPSHOTS_DIR
-        self._default_index_url = f"sqlite:///{self.root / 'index.sqlite'}"
+        self._default_index_url = f"sqlite:///{self.root / INDEX_NAME}"
         self.index_url = index_url or self._default_index_url
         self._index: RunIndex | None = None
 
@@ -118,11 +124,16 @@ class SnapshotStore:
             self._index = RunIndex(self.index_url)
         return self._index
 
+    @property
+    def index_is_default(self) -> bool:
+        """True when the index is the store's own ``index.sqlite`` file."""
+        return self.index_url == self._default_index_url
+
     def has_index(self) -> bool:
-        """False when the default SQLite index file has not been created yet."""
-        if self.index_url != self._default_index_url:
+        """False when the default SQLite index file does not exist (yet)."""
+        if not self.index_is_default:
             return True
-        return (self.root / "index.sqlite").is_file()
+        return (self.root / INDEX_NAME).is_file()
 
     def close(self) -> None:
         """Release the index connection pool."""
@@ -257,6 +268,7 @@ class SnapshotWriter:
         self._manifest = manifest
         self._lock: int | None = lock
         self._staged: dict[str, dict[str, StagedFile]] = {}
+        self._refused: dict[str, list[RefusedFile]] = {}
         self._sources: list[dict[str, Any]] = []
 
     @property
@@ -290,7 +302,11 @@ class SnapshotWriter:
         """Copy evidence files into the snapshot, hashing them; return their folder.
 
         Paths may be absolute (inside ``source_folder``) or relative to it; the
-        layout below the source folder is kept. Symlinks are refused, not followed.
+        layout below the source folder is kept. A symlinked file, or a file below a
+        symlinked folder, is not followed and not copied: it is logged as a
+        warning, left out of the returned folder (so the collector reads the rest)
+        and recorded under the source's ``refused_files`` by ``add_source``, which
+        also marks the resources it may belong to as short of it.
         """
         self._check_open()
         if not _SOURCE_NAME.match(source_name):
@@ -302,13 +318,20 @@ class SnapshotWriter:
         target = self._staging / EVIDENCE_DIR / source_name
         target.mkdir(parents=True)
         try:
-            staged = _stage_all(source_name, Path(source_folder), files, target)
+            folder = Path(source_folder)
+            staged, refused = _stage_all(source_name, folder, files, target)
         except BaseException:
             # Leave no partial copy: the caller may still record the source as failed.
             shutil.rmtree(target, ignore_errors=True)
             raise
         self._staged[source_name] = staged
-        logger.info("evidence staged source=%s files=%d", source_name, len(staged))
+        self._refused[source_name] = refused
+        logger.info(
+            "evidence staged source=%s files=%d refused=%d",
+            source_name,
+            len(staged),
+            len(refused),
+        )
         return target
 
     def add_source(
@@ -319,16 +342,24 @@ class SnapshotWriter:
         origin: str,
         query_window: dict[str, str | None] | None = None,
     ) -> None:
-        """Record a collected source (even a failed one) in the manifest."""
+        """Record a collected source (even a failed one) in the manifest.
+
+        Files that staging refused are recorded too, and ``data`` is updated in
+        place so the gap they leave shows in the evaluation as well: see
+        ``note_refused_files``.
+        """
         self._check_open()
         if any(source["name"] == data.name for source in self._sources):
             raise SnapshotError(f"source {data.name!r} was already added")
+        refused = self._refused.get(data.name, [])
+        note_refused_files(data, refused)
         entry = source_entry(
             data,
             mode=mode,
             origin=origin,
             query_window=query_window,
             staged=self._staged.get(data.name, {}),
+            refused=refused,
         )
         self._sources.append(entry)
 
@@ -453,16 +484,78 @@ def _base_manifest(
     }
 
 
+def note_refused_files(data: SourceData, refused: Sequence[RefusedFile]) -> None:
+    """Mark the resources a refused file may belong to, so the gap is not hidden.
+
+    A refused file is matched to resources by the file patterns its collector
+    declares (``ResourceSpec.files``). A resource read from other files too becomes
+    incomplete; one that had only this file is already missing and keeps that
+    status, with a warning that says why, and counts as required: an optional file
+    that was there but could not be taken is a known gap, not an absent extra.
+    When no declared pattern matches, every resource of the source is marked,
+    since any of them may be short.
+
+    Known shortcoming: ``required`` is not kept in the manifest, so a later
+    re-read of the snapshot sees such an optional resource as merely absent; the
+    recorded warning and the manifest's ``refused_files`` still show the gap.
+    """
+    if data.status is SourceStatus.FAILED:
+        return
+    for file in refused:
+        warning = (
+            f"{file.path} {file.reason}; it was not copied into the snapshot, so "
+            "its records are not in the evidence"
+        )
+        for name in _resources_for(data, file.path):
+            resource = data.resources[name]
+            resource.mark_incomplete(warning)
+            resource.required = True
+        if not data.resources:
+            data.status = SourceStatus.INCOMPLETE
+
+
+def _resources_for(data: SourceData, path: str) -> builtins.list[str]:
+    """Return the names of the resources of ``data`` that may read ``path``."""
+    collector = registry().get(data.type)
+    specs = collector.resources if collector is not None else ()
+    matched = [
+        spec.name
+        for spec in specs
+        if any(fnmatch.fnmatchcase(path, _glob(pattern)) for pattern in spec.files)
+    ]
+    if not matched:
+        return builtins.list(data.resources)
+    return [name for name in matched if name in data.resources]
+
+
+def _glob(pattern: str) -> str:
+    """Turn a declared file pattern (``<issueKey>.page-*.json``) into a glob."""
+    return _PLACEHOLDER.sub("*", pattern)
+
+
 def _stage_all(
     source_name: str, folder: Path, files: list[Path], target: Path
-) -> dict[str, StagedFile]:
+) -> tuple[dict[str, StagedFile], builtins.list[RefusedFile]]:
     staged: dict[str, StagedFile] = {}
+    refused: builtins.list[RefusedFile] = []
+    seen: set[str] = set()
     for file in files:
         relative = _relative_path(source_name, folder, Path(file))
-        if relative in staged:
+        if relative in seen:
             raise SnapshotError(f"source {source_name!r}: file {relative} listed twice")
-        staged[relative] = _stage_one(source_name, folder, relative, target)
-    return staged
+        seen.add(relative)
+        outcome = _stage_one(source_name, folder, relative, target)
+        if isinstance(outcome, RefusedFile):
+            logger.warning(
+                "evidence file refused source=%s file=%s reason=%s",
+                source_name,
+                relative,
+                outcome.reason,
+            )
+            refused.append(outcome)
+        else:
+            staged[relative] = outcome
+    return staged, refused
 
 
 def _relative_path(source_name: str, folder: Path, file: Path) -> str:
@@ -485,19 +578,30 @@ def _relative_path(source_name: str, folder: Path, file: Path) -> str:
 
 def _stage_one(
     source_name: str, folder: Path, relative: str, target: Path
-) -> StagedFile:
-    """Copy one file into staging without following symlinks, hashing as it goes."""
-    _refuse_symlinked_parents(source_name, folder, relative)
-    destination = target / relative
-    destination.parent.mkdir(parents=True, exist_ok=True)
+) -> StagedFile | RefusedFile:
+    """Copy one file into staging without following symlinks, hashing as it goes.
+
+    Return a ``RefusedFile`` instead for a symlink (or a file below a symlinked
+    folder); raise ``SnapshotError`` for a file that cannot be read.
+    """
+    linked_folder = _symlinked_parent(folder, relative)
+    if linked_folder is not None:
+        reason = (
+            f"is below the folder {linked_folder}, which is a symlink; symlinks are "
+            "not followed"
+        )
+        return RefusedFile(relative, reason)
     try:
         reader = os.open(folder / relative, os.O_RDONLY | os.O_NOFOLLOW)
     except OSError as err:
-        reason = "is a symlink" if err.errno == errno.ELOOP else err.strerror
+        if err.errno == errno.ELOOP:
+            return RefusedFile(relative, _symlink_reason(folder / relative))
         raise SnapshotError(
-            f"source {source_name!r}: cannot stage file {relative}: {reason}; "
-            "expected a regular file (symlinks are not followed)"
+            f"source {source_name!r}: cannot stage file {relative}: {err.strerror}; "
+            "expected a readable regular file"
         ) from err
+    destination = target / relative
+    destination.parent.mkdir(parents=True, exist_ok=True)
     with os.fdopen(reader, "rb") as source:
         if not stat.S_ISREG(os.fstat(source.fileno()).st_mode):
             raise SnapshotError(
@@ -513,7 +617,8 @@ def _stage_one(
     return StagedFile(f"{EVIDENCE_DIR}/{source_name}/{relative}", sha256, size)
 
 
-def _refuse_symlinked_parents(source_name: str, folder: Path, relative: str) -> None:
+def _symlinked_parent(folder: Path, relative: str) -> str | None:
+    """Return the first folder in ``relative``'s path that is a symlink, if any."""
     # Known shortcoming: folders are checked before the file is opened, so a folder
     # swapped for a symlink in between would be followed. The copy's hash is still
     # what the manifest records, so verify stays truthful about what was stored.
@@ -521,10 +626,16 @@ def _refuse_symlinked_parents(source_name: str, folder: Path, relative: str) -> 
     for part in relative.split("/")[:-1]:
         current = current / part
         if current.is_symlink():
-            raise SnapshotError(
-                f"source {source_name!r}: folder {current.relative_to(folder)} in the "
-                f"path of file {relative} is a symlink; symlinks are not followed"
-            )
+            return current.relative_to(folder).as_posix()
+    return None
+
+
+def _symlink_reason(path: Path) -> str:
+    try:
+        target = os.readlink(path)
+    except OSError:
+        return "is a symlink; symlinks are not followed"
+    return f"is a symlink to {target}; symlinks are not followed"
 
 
 def _copy_hashing(source: BinaryIO, destination: Path) -> tuple[str, int]:

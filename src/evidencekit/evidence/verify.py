@@ -2,8 +2,11 @@
 
 Each file is re-hashed against its manifest entry, files that appeared or vanished are
 reported, and every snapshot's link to the previous one is re-computed from the bytes
-of the previous ``manifest.json``. Verify never stops at the first problem: it reports
-them all, and it never follows a symlink.
+of the previous ``manifest.json``. The run index, which records every snapshot and
+its manifest hash at commit, is compared with what is on disk: a snapshot it knows
+that is gone, a snapshot folder it does not know, or an index that is itself gone
+are problems. Verify never stops at the first problem: it reports them all, and it
+never follows a symlink.
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ from evidencekit.evidence.manifest import (
 )
 from evidencekit.evidence.snapshot import (
     CHUNK_SIZE,
+    INDEX_NAME,
     SNAPSHOT_ID,
+    SNAPSHOTS_DIR,
     STAGING_PREFIX,
     SnapshotStore,
 )
@@ -37,7 +42,7 @@ logger = logging.getLogger(__name__)
 class VerifyProblem:
     """One thing that does not match what was committed."""
 
-    kind: str  # "altered" | "missing" | "extra" | "chain" | "manifest"
+    kind: str  # "altered" | "missing" | "extra" | "chain" | "manifest" | "index"
     snapshot_id: str
     path: str | None
     detail: str
@@ -49,7 +54,8 @@ class VerifyReport:
 
     checked: list[str]
     problems: list[VerifyProblem] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # checks that could not be made
+    # Remarks that are not problems, e.g. what a one-snapshot check leaves out.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -70,6 +76,7 @@ def verify_snapshot(
     store: SnapshotStore, snapshot_id: str | None = None
 ) -> VerifyReport:
     """Verify one snapshot, or (with None) every snapshot and the chain between them."""
+    whole_store = snapshot_id is None
     ids = store.ids() if snapshot_id is None else [_known(store, snapshot_id)]
     problems: list[VerifyProblem] = []
     loaded = {each: _load(store, each, problems) for each in ids}
@@ -78,10 +85,16 @@ def verify_snapshot(
             folder = store.snapshots_dir / snapshot.id
             problems.extend(_check_files(folder, snapshot.id, snapshot.manifest))
             problems.extend(_check_link(store, snapshot.id, snapshot.manifest))
-    notes = _check_index(store, loaded, problems)
-    if snapshot_id is None:
+    problems.extend(_check_index(store, loaded, whole_store=whole_store))
+    notes: list[str] = []
+    if whole_store:
         problems.extend(_check_shape(store, loaded))
         problems.extend(_check_store_folder(store))
+    else:
+        notes.append(
+            f"only snapshot {snapshot_id} was checked: HEAD, the snapshots after it "
+            "and the rest of the store were not (verify the whole store for those)"
+        )
     logger.info("verify done snapshots=%d problems=%d", len(ids), len(problems))
     return VerifyReport(checked=ids, problems=problems, notes=notes)
 
@@ -221,45 +234,95 @@ def _check_shape(
         for parent, kids in sorted(children.items(), key=lambda item: str(item[0]))
         if len(kids) > 1
     ]
-    tips = sorted(set(loaded) - set(children))
-    head = store.head()
-    if loaded and head not in tips:
-        detail = f"HEAD names {head}, but the newest snapshot(s) are {', '.join(tips)}"
-        problems.append(_chain(head or "HEAD", detail))
+    problems.extend(_check_head(store.head(), loaded, set(children)))
     return problems
 
 
-def _check_index(
-    store: SnapshotStore, loaded: dict[str, _Loaded], problems: list[VerifyProblem]
-) -> list[str]:
-    """Compare manifest hashes with those the index recorded at commit.
-
-    This is what protects the newest manifest, which no later snapshot chains to.
-    Known shortcoming: when the index is absent or unreadable, an edit to the newest
-    manifest (with matching file edits) goes unnoticed; the check is then skipped
-    and a note in the report says so. The index itself is not tamper-evident.
-    """
-    if not loaded:
+def _check_head(
+    head: str | None, loaded: dict[str, _Loaded], parents: set[str | None]
+) -> list[VerifyProblem]:
+    """Check that HEAD names a snapshot on disk that no other snapshot chains to."""
+    tips = ", ".join(sorted(set(loaded) - parents)) or "none (the store is empty)"
+    if head is None:
+        if not loaded:
+            return []
+        detail = f"HEAD is missing or empty, but the newest snapshot(s) are {tips}"
+    elif head not in loaded:
+        detail = (
+            f"HEAD names {head}, which is not in the store (deleted or moved); the "
+            f"newest snapshot(s) on disk are {tips}"
+        )
+    elif head in parents:
+        detail = f"HEAD names {head}, but the newest snapshot(s) are {tips}"
+    else:
         return []
+    return [VerifyProblem("chain", head or "HEAD", "HEAD", detail)]
+
+
+def _check_index(
+    store: SnapshotStore, loaded: dict[str, _Loaded], *, whole_store: bool
+) -> list[VerifyProblem]:
+    """Compare the snapshots on disk with those the index recorded at commit.
+
+    This is what protects the newest snapshot, which no later snapshot chains to:
+    its manifest hash is compared with the recorded one, and a deleted newest
+    snapshot is still known to the index. Commit records every snapshot, so a
+    store with snapshots and no index has lost it. Known shortcomings: the index
+    itself is not tamper-evident, so someone who can rewrite it can hide an edit;
+    and reading an index file that lacks the tables creates them (empty), so every
+    snapshot is then reported unknown to it.
+    """
+    newest = max(loaded, default=None)
     if not store.has_index():
-        return [f"no index at {store.index_url}: manifests not compared with the index"]
+        if newest is None:
+            return []  # an empty store: the first commit creates the index
+        whose = "the newest manifest" if whole_store else "this snapshot's manifest"
+        detail = (
+            f"the run index {INDEX_NAME} is missing, so {whose} cannot be checked "
+            "against it"
+        )
+        return [VerifyProblem("index", newest, INDEX_NAME, detail)]
     try:
-        for snapshot in loaded.values():
-            recorded = store.index.recorded_manifest_sha256(snapshot.id)
-            problems.extend(_index_mismatch(snapshot, recorded))
+        recorded = store.index.recorded_snapshots()
     except SnapshotError as err:
-        return [f"index check skipped: {err}"]
-    return []
+        where = INDEX_NAME if store.index_is_default else None
+        detail = f"the run index cannot be read, so no manifest is checked: {err}"
+        return [VerifyProblem("index", newest or "index", where, detail)]
+    problems: list[VerifyProblem] = []
+    for snapshot in loaded.values():
+        problems.extend(_index_mismatch(snapshot, recorded.get(snapshot.id)))
+    if whole_store:
+        gone = sorted(set(recorded) - set(loaded))  # loaded is every id on disk
+        problems.extend(_deleted(snapshot_id) for snapshot_id in gone)
+    return problems
 
 
 def _index_mismatch(snapshot: _Loaded, recorded: str | None) -> list[VerifyProblem]:
-    if recorded is None or snapshot.manifest is None or snapshot.sha256 == recorded:
+    if recorded is None:
+        detail = (
+            "the run index has no record of this snapshot: this store did not commit "
+            "it (a copied or restored folder), or its commit could not reach the "
+            "index; its manifest cannot be checked against the index"
+        )
+        where = f"{SNAPSHOTS_DIR}/{snapshot.id}"
+        return [VerifyProblem("extra", snapshot.id, where, detail)]
+    if snapshot.manifest is None or snapshot.sha256 == recorded:
         return []
     detail = (
         f"hashes to {snapshot.sha256}, but the index recorded {recorded} at commit: "
         "the manifest was changed"
     )
     return [VerifyProblem("manifest", snapshot.id, MANIFEST_NAME, detail)]
+
+
+def _deleted(snapshot_id: str) -> VerifyProblem:
+    detail = (
+        "the run index recorded this snapshot at commit, but its folder is not in "
+        "the store: it was deleted or moved"
+    )
+    return VerifyProblem(
+        "missing", snapshot_id, f"{SNAPSHOTS_DIR}/{snapshot_id}", detail
+    )
 
 
 def _check_store_folder(store: SnapshotStore) -> list[VerifyProblem]:
