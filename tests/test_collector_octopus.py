@@ -264,13 +264,13 @@ def test_pages_are_read_in_page_number_order_and_differing_copies_warn(
 
     deployments = read(export).resources["deployments"]
 
-    assert deployments.status is SourceStatus.COMPLETE
+    assert deployments.status is SourceStatus.INCOMPLETE
     assert deployments.duplicates == 2
     assert deployments.records["Deployments-7781"]["Comments"] is None
     assert deployments.warnings == [
         "deployments: record Deployments-7781 in deployments/Spaces-1.page-10.json "
-        "differs from the first copy in deployments/Spaces-1.page-9.json; "
-        "the first copy is kept"
+        "differs from the first copy in deployments/Spaces-1.page-9.json "
+        "(fields Comments); the first copy is kept"
     ]
 
 
@@ -527,12 +527,13 @@ def test_evidence_files_are_exactly_the_files_read(export: Path) -> None:
     data = collector.read(export, "octo")
 
     read_paths = {f.path for r in data.resources.values() for f in r.files}
-    assert listed == read_paths
-    assert len(listed) == 18
+    assert listed == read_paths | {"events/README.txt"}  # staged, so kept
+    assert len(listed) == 19
     assert data.resources["events"].warnings == [
-        "events: ignored events/README.txt: it is not a *.json or *.jsonl file"
+        "events: events/README.txt is not a *.json or *.jsonl page file at the top "
+        "of events/, so it was not read"
     ]
-    assert data.resources["events"].status is SourceStatus.COMPLETE
+    assert data.resources["events"].status is SourceStatus.INCOMPLETE
 
 
 def test_missing_folder_raises_collection_error(tmp_path: Path) -> None:

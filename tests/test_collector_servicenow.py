@@ -266,16 +266,159 @@ def test_json_and_csv_of_one_table_are_merged_and_deduplicated(export: Path) -> 
 
     assert len(approvals.records) == 3
     assert approvals.duplicates == 3
-    assert approvals.status is SourceStatus.COMPLETE
-    # The CSV lacks some JSON columns, so every copy differs; the JSON copy is kept.
+    # Two copies of one approval that disagree: which one is true is unknown.
+    assert approvals.status is SourceStatus.INCOMPLETE
     assert approvals.records["f1e2d3c4b5a69788796a5b4c3d2e1f02"]["state"] == (
         "not requested"
     )
-    assert approvals.warnings[0] == (
-        "sysapproval_approver: record f1e2d3c4b5a69788796a5b4c3d2e1f01 in "
+    assert approvals.warnings[1] == (
+        "sysapproval_approver: record f1e2d3c4b5a69788796a5b4c3d2e1f02 in "
         "sysapproval_approver.csv differs from the first copy in "
-        "sysapproval_approver.json; the first copy is kept"
+        "sysapproval_approver.json (fields comments, document_id, due_date, "
+        "expected_start, group, source_table, state, sys_created_by); the first "
+        "copy is kept"
     )
+
+
+def test_identical_copy_in_a_second_file_is_only_counted(export: Path) -> None:
+    document = json.loads((export / "change_request.json").read_text("utf-8"))
+    pages = export / "change_request"
+    pages.mkdir()
+    (pages / "all.page-0001.json").write_text(
+        json.dumps({"result": document["result"][:1]}), encoding="utf-8"
+    )
+
+    changes = read(export).resources["change_request"]
+
+    assert changes.duplicates == 1
+    assert changes.status is SourceStatus.COMPLETE
+    assert changes.warnings == []
+
+
+def test_stray_quote_in_csv_fails_the_table_and_keeps_earlier_rows(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "csv"
+    shutil.copytree(DATA / "csv-export", folder)
+    shutil.copy(DATA / "stray-quote" / "sysapproval_approver.csv", folder)
+
+    approvals = read(folder).resources["sysapproval_approver"]
+
+    # The fifth row opens a quote that never closes; the csv module's lenient mode
+    # would read it as one row holding the seven rows after it, and say nothing.
+    assert approvals.status is SourceStatus.FAILED
+    assert sorted(approvals.records) == [
+        f"f1e2d3c4b5a69788796a5b4c3d2e1f1{n}" for n in range(4)
+    ]
+    assert approvals.warnings == [
+        "sysapproval_approver: source 'snow', file sysapproval_approver.csv: the "
+        "file is not valid UTF-8 CSV from line 6 (unexpected end of data); the "
+        "rows before it are kept, none after it is read"
+    ]
+
+
+def test_absent_required_fields_keep_records_but_make_tables_incomplete(
+    export: Path,
+) -> None:
+    for table, name in (("sysapproval_approver", "state"), ("change_request", "type")):
+        path = export / f"{table}.json"
+        document = json.loads(path.read_text(encoding="utf-8"))
+        for record in document["result"]:
+            del record[name]
+        path.write_text(json.dumps(document), encoding="utf-8")
+
+    data = read(export)
+
+    approvals = data.resources["sysapproval_approver"]
+    changes = data.resources["change_request"]
+    assert approvals.status is SourceStatus.INCOMPLETE
+    assert len(approvals.records) == 3
+    assert approvals.warnings[0] == (
+        "sysapproval_approver: source 'snow', file sysapproval_approver.json, "
+        "record f1e2d3c4b5a69788796a5b4c3d2e1f01, field 'state': the field is "
+        "absent and the policies need it; the record is kept"
+    )
+    assert changes.status is SourceStatus.INCOMPLETE
+    assert len(changes.warnings) == 3
+    assert all("field 'type': the field is absent" in w for w in changes.warnings)
+    assert data.resources["sys_user"].status is SourceStatus.COMPLETE
+
+
+def test_empty_required_field_is_a_value(export: Path) -> None:
+    edit_change(export, 0, type={"value": "", "display_value": ""})
+
+    changes = read(export).resources["change_request"]
+
+    assert changes.status is SourceStatus.COMPLETE
+    assert changes.records[CHANGE]["type"] is None
+
+
+def test_csv_without_a_required_column_names_each_record(tmp_path: Path) -> None:
+    folder = tmp_path / "csv"
+    shutil.copytree(DATA / "csv-export", folder)
+    path = folder / "sysapproval_approver.csv"
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        rows = [row[:3] + row[4:] for row in csv.reader(handle)]  # drop "state"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+
+    approvals = read(folder).resources["sysapproval_approver"]
+
+    assert approvals.status is SourceStatus.INCOMPLETE
+    assert len(approvals.records) == 3
+    assert [w.split(", record ")[1][:32] for w in approvals.warnings] == [
+        f"f1e2d3c4b5a69788796a5b4c3d2e1f0{n}" for n in (1, 2, 3)
+    ]
+
+
+def test_lone_surrogate_in_a_table_export_is_replaced_and_noted(
+    export: Path,
+) -> None:
+    path = export / "sysapproval_approver.json"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('"comments": ""', '"comments": "ok \\udc00"', 1))
+
+    approvals = read(export).resources["sysapproval_approver"]
+
+    record = approvals.records["f1e2d3c4b5a69788796a5b4c3d2e1f01"]
+    assert record["comments"] == "ok \ufffd"
+    assert approvals.status is SourceStatus.COMPLETE
+    assert approvals.warnings == [
+        "sysapproval_approver: file sysapproval_approver.json, record result[0], "
+        "field 'comments' held an invalid Unicode code unit, shown as U+FFFD"
+    ]
+
+
+def test_other_files_are_staged_and_reported(export: Path) -> None:
+    (export / "README.md").write_text("Exported by the CAB team", encoding="utf-8")
+    (export / "sys_user.csv").rename(export / "sys_user.CSV")
+    pages = export / "change_request"
+    (pages / "old").mkdir(parents=True)
+    (pages / "old" / "all.page-0001.json").write_text('{"result": []}', "utf-8")
+    collector = ServiceNowExportCollector()
+
+    listed = sorted(
+        p.relative_to(export).as_posix() for p in collector.evidence_files(export)
+    )
+    data = collector.read(export, "snow")
+
+    assert listed == [
+        "README.md",
+        "change_request.json",
+        "change_request/old/all.page-0001.json",
+        "sys_user.CSV",
+        "sysapproval_approver.json",
+    ]
+    assert data.resources["sys_user"].status is SourceStatus.COMPLETE
+    assert len(data.resources["sys_user"].records) == 4
+    changes = data.resources["change_request"]
+    assert changes.status is SourceStatus.INCOMPLETE
+    assert changes.warnings == [
+        "change_request: change_request/old/all.page-0001.json is not a *.json or "
+        "*.csv page file at the top of change_request/, so it was not read",
+        "change_request: the export folder also holds README.md, which is not a "
+        "file of any resource; it is kept in the snapshot but not read",
+    ]
 
 
 def test_hostile_and_huge_text_is_kept_exactly(tmp_path: Path) -> None:

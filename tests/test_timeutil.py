@@ -6,7 +6,9 @@ import pytest
 
 from evidencekit.timeutil import (
     TimestampError,
+    TimestampRangeError,
     month_windows,
+    parse_epoch_millis,
     parse_iso_offset,
     parse_servicenow,
     period_bounds,
@@ -50,3 +52,24 @@ def test_month_windows_are_clipped_to_the_period() -> None:
         ("2026-08", 1, 1),
         ("2026-09", 1, 11),
     ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["9999-12-31T23:59:59.9999999-05:00", "0001-01-01T00:30:00+01:00"],
+)
+def test_timestamp_out_of_range_in_utc_is_a_timestamp_error(text: str) -> None:
+    with pytest.raises(TimestampRangeError, match="the year is out of range"):
+        parse_iso_offset(text)
+
+
+def test_latest_representable_moment_is_kept() -> None:
+    assert parse_iso_offset("9999-12-31T23:59:59.9999999+00:00") == (
+        "9999-12-31T23:59:59.999999Z"
+    )
+
+
+def test_epoch_millis_out_of_range_is_a_timestamp_error() -> None:
+    assert parse_epoch_millis(1_784_000_000_000) == "2026-07-14T03:33:20.000000Z"
+    with pytest.raises(TimestampError, match="the year is out of range"):
+        parse_epoch_millis(10**18)

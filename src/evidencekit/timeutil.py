@@ -17,6 +17,16 @@ class TimestampError(ValueError):
     """A value is not a timestamp in any format the sources use."""
 
 
+class TimestampRangeError(TimestampError):
+    """A timestamp is well formed, but in UTC its year is outside 1 to 9999."""
+
+
+def _shown(value: object, limit: int = 60) -> str:
+    """Show a value in a message, cut short so a huge one cannot flood it."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}..."
+
+
 def to_canonical(moment: datetime) -> str:
     """Render an aware datetime in the canonical UTC form."""
     if moment.tzinfo is None:
@@ -46,7 +56,13 @@ def parse_iso_offset(text: str) -> str:
         raise TimestampError(f"{text!r} is not an ISO-8601 timestamp") from err
     if moment.tzinfo is None:
         raise TimestampError(f"{text!r} has no UTC offset")
-    return to_canonical(moment)
+    try:
+        return to_canonical(moment)
+    except OverflowError as err:  # 9999-12-31T23:59-05:00 is in the year 10000 UTC
+        raise TimestampRangeError(
+            f"{_shown(text)} is out of range: the year is out of range in UTC "
+            "(it must be 1 to 9999)"
+        ) from err
 
 
 def parse_servicenow(text: str) -> str:
@@ -66,7 +82,13 @@ def parse_servicenow(text: str) -> str:
 
 def parse_epoch_millis(value: int | float) -> str:
     """Normalise milliseconds since the Unix epoch (Jira's ``epochMillis``)."""
-    return to_canonical(datetime.fromtimestamp(value / 1000, tz=UTC))
+    try:
+        return to_canonical(datetime.fromtimestamp(value / 1000, tz=UTC))
+    except (OverflowError, OSError, ValueError) as err:
+        raise TimestampRangeError(
+            f"{_shown(value)} is out of range: the year is out of range "
+            "(it must be 1 to 9999)"
+        ) from err
 
 
 def zone(name: str) -> ZoneInfo:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import csv
 import gc
 import json
+import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,13 +22,23 @@ from evidencekit.collectors.base import FileStats, Record, ResourceData
 from evidencekit.errors import CollectionError, EvidenceError
 from evidencekit.results import SourceStatus
 
+logger = logging.getLogger(__name__)
+
 MAX_SHOWN_PROBLEMS = 20  # per resource; the rest are counted in one summary line
 
 # A ServiceNow or Octopus field can hold a very long text (work notes, release notes);
 # the csv module's default limit of 128 KiB per field would reject it.
 _CSV_FIELD_LIMIT = 2**31 - 1
 
-_PAGE_NAME = re.compile(r"^(?:(?P<query>.+)\.)?page-(?P<number>\d+)\.json$")
+_PAGE_NAME = re.compile(
+    r"^(?:(?P<query>.+)\.)?page-(?P<number>\d+)\.json$", re.IGNORECASE
+)
+
+# A JSON escape of a UTF-16 surrogate (\ud800 to \udfff). Only a file holding one
+# can decode to a string with a lone surrogate, so only such a file is walked.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
 
 # Worse outcomes override better ones; a resource ends with the worst it met.
 _SEVERITY = {
@@ -57,11 +68,24 @@ class Page:
 
 @dataclass
 class ResourceFiles:
-    """The files one resource is read from, in reading order."""
+    """The files of one resource: those read, in reading order, and those not read."""
 
     paths: list[Path] = field(default_factory=list)
-    ignored: list[str] = field(default_factory=list)  # relative paths not read
+    # Regular files under the resource's folder that are not read as evidence
+    # (a sub-folder, another suffix), relative to the source folder.
+    ignored: list[str] = field(default_factory=list)
+    # Symbolic links where a file of the resource would be; never followed. Only
+    # kept apart when asked: otherwise a link is taken as what it points to.
+    links: list[str] = field(default_factory=list)
     found: bool = False  # the file or the folder of that name exists
+    separate_links: bool = False
+
+    def is_link(self, path: Path) -> bool:
+        """Tell whether ``path`` is a symbolic link to keep apart, not to read."""
+        return self.separate_links and path.is_symlink()
+
+
+RecordCheck = Callable[[Record], Iterable[FieldProblem]]
 
 
 class Interner(dict[str, str]):
@@ -103,14 +127,31 @@ class ProblemLog:
 
 
 class ResourceBuilder:
-    """Collect the records of one resource: de-duplicate, count and grade them."""
+    """Collect the records of one resource: de-duplicate, count and grade them.
 
-    def __init__(self, source: str, name: str) -> None:
+    ``required_fields`` are the keys a policy needs: a record without one of them
+    (absent, not merely empty) is kept, and the resource is incomplete. ``checks``
+    are functions that return the problems of a normalised record (fields that
+    contradict each other); a record with a problem is kept too, and the resource
+    is incomplete.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        name: str,
+        *,
+        required_fields: Sequence[str] = (),
+        checks: Sequence[RecordCheck] = (),
+    ) -> None:
         self.source = source
         self.data = ResourceData(name=name)
+        self.required_fields = tuple(required_fields)
+        self.checks = tuple(checks)
         self._ref_prefix = f"{source}/{name}/"
         self._status = SourceStatus.COMPLETE
         self._problems = ProblemLog(name, "problems with files or records")
+        self._absent = ProblemLog(name, "records without a field the policies need")
         self._conflicts = ProblemLog(
             name, "duplicates that differ from their first copy"
         )
@@ -125,21 +166,36 @@ class ResourceBuilder:
         self.data.files.append(stats)
         return stats
 
-    def add(self, record_id: str, record: Record, stats: FileStats) -> bool:
-        """Add a normalised record; return False when its id was already seen."""
+    def add(
+        self,
+        record_id: str,
+        record: Record,
+        stats: FileStats,
+        raw: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Add a normalised record; return False when its id was already seen.
+
+        ``raw`` is the record as sent, for the required-field check when the
+        normalised record fills absent fields in (a projection); without it the
+        normalised record is checked.
+        """
         stats.records += 1
         first = self.data.records.get(record_id)
         if first is None:
+            self._check_record(record_id, record, stats.path, raw)
             record["_ref"] = self._ref_prefix + record_id
             record["_file"] = stats.path
             self.data.records[record_id] = record
             return True
         self.data.duplicates += 1
-        if _differs(first, record):
+        changed = _differing_fields(first, record)
+        if changed:
             self._conflicts.add(
                 f"{self.data.name}: record {record_id} in {stats.path} differs from "
-                f"the first copy in {first['_file']}; the first copy is kept"
+                f"the first copy in {first['_file']} (fields {', '.join(changed)}); "
+                "the first copy is kept"
             )
+            self._degrade(SourceStatus.INCOMPLETE)
         return False
 
     def bad_record(self, problem: EvidenceError) -> None:
@@ -151,6 +207,27 @@ class ResourceBuilder:
         """Note a file that could not be parsed: the resource has failed."""
         self._problems.add(f"{self.data.name}: {problem}")
         self._degrade(SourceStatus.FAILED)
+
+    def unread_file(self, message: str) -> None:
+        """Note a file of the resource that was not read: the resource is incomplete."""
+        self._problems.add(f"{self.data.name}: {message}")
+        self._degrade(SourceStatus.INCOMPLETE)
+
+    def linked_file(self, relative: str) -> None:
+        """Note a symbolic link where a file of the resource would be: it failed."""
+        self._problems.add(
+            f"{self.data.name}: {relative} is a symbolic link; evidencekit reads "
+            "only regular files"
+        )
+        self._degrade(SourceStatus.FAILED)
+
+    def repaired_text(self, relative: str, where: Iterable[str]) -> None:
+        """Note strings whose lone surrogates were replaced; the status is unchanged."""
+        for location in where:
+            self.note(
+                f"file {relative}, {location} held an invalid Unicode code unit, "
+                "shown as U+FFFD"
+            )
 
     def gap(self, message: str) -> None:
         """Note evidence known to be missing (a count that does not add up)."""
@@ -169,21 +246,57 @@ class ResourceBuilder:
     def finish(self) -> ResourceData:
         """Return the resource with its final status and all its warnings."""
         self.data.warnings[:0] = self._problems.lines()
+        self.data.warnings.extend(self._absent.lines())
         self.data.warnings.extend(self._conflicts.lines())
         self.data.status = self._status
         return self.data
+
+    def _check_record(
+        self,
+        record_id: str,
+        record: Record,
+        relative: str,
+        raw: Mapping[str, Any] | None,
+    ) -> None:
+        """Grade a first copy: absent required fields and contradictions."""
+        sent = record if raw is None else raw
+        for name in self.required_fields:
+            if name in sent:
+                continue
+            absent = EvidenceError(
+                "the field is absent and the policies need it; the record is kept",
+                source=self.source,
+                file=relative,
+                record=record_id,
+                field=name,
+            )
+            self._absent.add(f"{self.data.name}: {absent}")
+            self._degrade(SourceStatus.INCOMPLETE)
+        for check in self.checks:
+            for problem in check(record):
+                self.bad_record(
+                    EvidenceError(
+                        f"{problem.reason}; the record is kept",
+                        source=self.source,
+                        file=relative,
+                        record=record_id,
+                        field=problem.field_name,
+                    )
+                )
 
     def _degrade(self, status: SourceStatus) -> None:
         if _SEVERITY[status] > _SEVERITY[self._status]:
             self._status = status
 
 
-def _differs(first: Record, second: Record) -> bool:
-    """Tell whether a second copy differs from the stored first copy of a record."""
-    if len(first) - 2 != len(second):  # the first copy also holds _ref and _file
-        return True
+def _differing_fields(first: Record, second: Record) -> list[str]:
+    """Name the fields in which a second copy differs from the stored first copy."""
     missing = object()
-    return any(first.get(key, missing) != value for key, value in second.items())
+    names = [key for key, value in second.items() if first.get(key, missing) != value]
+    names.extend(
+        key for key in first if key not in second and key not in ("_ref", "_file")
+    )
+    return sorted(names)
 
 
 def relative_name(path: Path, folder: Path) -> str:
@@ -192,25 +305,57 @@ def relative_name(path: Path, folder: Path) -> str:
 
 
 def find_resource_files(
-    folder: Path, name: str, suffixes: tuple[str, ...]
+    folder: Path,
+    name: str,
+    suffixes: tuple[str, ...],
+    *,
+    separate_links: bool = False,
 ) -> ResourceFiles:
     """Find ``<name><suffix>`` files and the files of a ``<name>/`` folder.
 
-    Inside the folder, files are read by suffix (in the order given), then by query
-    and page number, so ``page-10`` follows ``page-9``. Other files are listed as
-    ignored; hidden files are skipped. An unreadable folder raises ``OSError``.
+    Suffixes match in any case (``.JSON`` is JSON). Inside the folder, the files at
+    its top are read by suffix (in the order given), then by query and page number,
+    so ``page-10`` follows ``page-9``. Every other regular file below the folder, at
+    any depth, is listed as ignored; hidden files and folders are skipped. With
+    ``separate_links``, symbolic links are listed as links and never followed (the
+    AWS and JSM readers do not ask for it yet, so for them a link is followed, and
+    the snapshot writer refuses it when it is staged). An unreadable folder raises
+    ``OSError``.
     """
-    found = ResourceFiles()
+    found = ResourceFiles(separate_links=separate_links)
     for suffix in suffixes:
-        single = folder / f"{name}{suffix}"
-        if single.is_file():
-            found.paths.append(single)
-            found.found = True
+        for single in _top_level_matches(folder, f"{name}{suffix}"):
+            _add_single(found, folder, single)
     directory = folder / name
-    if directory.is_dir():
+    if found.is_link(directory):
+        found.links.append(relative_name(directory, folder))
+    elif directory.is_dir():
         found.found = True
         _add_folder_files(found, folder, directory, suffixes)
     return found
+
+
+def _top_level_matches(folder: Path, file_name: str) -> list[Path]:
+    """Return ``folder/file_name`` and any entry whose suffix differs only in case."""
+    stem = file_name.rpartition(".")[0]
+    return sorted(
+        entry
+        for entry in folder.glob(f"{_literal(stem)}.*")
+        if entry.name.lower() == file_name.lower() and entry.name.startswith(stem)
+    )
+
+
+def _literal(text: str) -> str:
+    """Escape the characters ``glob`` treats as patterns."""
+    return "".join(f"[{char}]" if char in "*?[" else char for char in text)
+
+
+def _add_single(found: ResourceFiles, folder: Path, path: Path) -> None:
+    if found.is_link(path):
+        found.links.append(relative_name(path, folder))
+    elif path.is_file():
+        found.paths.append(path)
+        found.found = True
 
 
 def _add_folder_files(
@@ -222,14 +367,33 @@ def _add_folder_files(
     for path in entries:
         if path.name.startswith("."):
             continue
-        if path.is_file() and path.suffix in suffixes:
+        if found.is_link(path):
+            found.links.append(relative_name(path, folder))
+        elif path.is_file() and path.suffix.lower() in suffixes:
             found.paths.append(path)
         else:
-            found.ignored.append(relative_name(path, folder))
+            _add_unread(found, folder, path)
+
+
+def _add_unread(found: ResourceFiles, folder: Path, path: Path) -> None:
+    """List a file that is not read, or every file below a sub-folder."""
+    if path.is_file():
+        found.ignored.append(relative_name(path, folder))
+        return
+    if not path.is_dir():
+        return  # a socket or a device: nothing a snapshot could keep
+    for entry in sorted(path.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if found.is_link(entry):
+            found.links.append(relative_name(entry, folder))
+        else:
+            _add_unread(found, folder, entry)
 
 
 def _reading_order(path: Path, suffixes: tuple[str, ...]) -> tuple[int, str, int, str]:
-    rank = suffixes.index(path.suffix) if path.suffix in suffixes else len(suffixes)
+    suffix = path.suffix.lower()
+    rank = suffixes.index(suffix) if suffix in suffixes else len(suffixes)
     page = page_of(path.name)
     if page is None:
         return rank, path.name, -1, path.name
@@ -244,11 +408,19 @@ def page_of(file_name: str) -> tuple[str, int] | None:
     return match.group("query") or "", int(match.group("number"))
 
 
-def read_json(path: Path, relative: str, source: str) -> Any:
-    """Parse one JSON file; raise ``EvidenceError`` naming it if that fails."""
+def read_json(
+    path: Path, relative: str, source: str, builder: ResourceBuilder | None = None
+) -> Any:
+    """Parse one JSON file; raise ``EvidenceError`` naming it if that fails.
+
+    A string holding a lone UTF-16 surrogate (``"\\udc00"`` with no partner) is
+    valid JSON but not valid Unicode, and it crashes the Rego engine; each one is
+    replaced with U+FFFD and noted on ``builder`` (or logged). The raw file, which
+    the snapshot keeps, is unchanged.
+    """
     try:
-        with path.open("rb") as handle:
-            return json.load(handle)
+        raw = path.read_bytes()
+        document = json.loads(raw)
     except OSError as err:
         raise EvidenceError(
             f"cannot read the file ({err.strerror})", source=source, file=relative
@@ -257,6 +429,65 @@ def read_json(path: Path, relative: str, source: str) -> Any:
         raise EvidenceError(
             f"the file is not valid JSON ({err})", source=source, file=relative
         ) from err
+    if _SURROGATE_ESCAPE.search(raw) is None:
+        return document
+    document, where = without_lone_surrogates(document)
+    _report_repairs(relative, where, builder)
+    return document
+
+
+def without_lone_surrogates(value: Any, location: str = "") -> tuple[Any, list[str]]:
+    """Return ``value`` with lone surrogates replaced, and where they were.
+
+    A location names the record as its JSON path (``Items[3], field 'Comments'``).
+    """
+    where: list[str] = []
+    return _repaired(value, location, where), where
+
+
+def _repaired(value: Any, location: str, where: list[str]) -> Any:
+    if isinstance(value, str):
+        if _LONE_SURROGATE.search(value) is None:
+            return value
+        where.append(_describe_location(location))
+        return _LONE_SURROGATE.sub(REPLACEMENT, value)
+    if isinstance(value, list):
+        return [
+            _repaired(item, f"{location}[{index}]", where)
+            for index, item in enumerate(value)
+        ]
+    if isinstance(value, dict):
+        repaired: dict[str, Any] = {}
+        for key, item in value.items():
+            name = _repaired(key, location, where)
+            repaired[name] = _repaired(item, f"{location}.{name}", where)
+        return repaired
+    return value
+
+
+def _describe_location(location: str) -> str:
+    """Turn ``.Items[3].Comments`` into ``record Items[3], field 'Comments'``."""
+    parts = location.lstrip(".").split(".", 1)
+    if not parts[0]:
+        return "the document"
+    if len(parts) == 1:
+        return f"record {parts[0]}"
+    return f"record {parts[0]}, field {parts[1]!r}"
+
+
+def _report_repairs(
+    relative: str, where: list[str], builder: ResourceBuilder | None
+) -> None:
+    if builder is not None:
+        builder.repaired_text(relative, where)
+        return
+    for location in where:
+        logger.warning(
+            "invalid unicode replaced file=%s where=%s: held an invalid Unicode "
+            "code unit, shown as U+FFFD",
+            relative,
+            location,
+        )
 
 
 def envelope_items(
@@ -300,12 +531,13 @@ def _claimed_total(
 
 
 def iter_json_lines(
-    path: Path, relative: str, source: str
+    path: Path, relative: str, source: str, builder: ResourceBuilder | None = None
 ) -> Iterator[tuple[int, Any, str | None]]:
     """Yield ``(line number, value, problem)`` for each non-blank line of a JSONL file.
 
     A line that is not JSON yields ``problem`` (and ``None`` as value) instead of
     stopping the file, so one torn line does not hide the rest of a day's archive.
+    Lone surrogates are replaced as in ``read_json``.
     """
     try:
         with path.open("rb") as handle:
@@ -313,9 +545,14 @@ def iter_json_lines(
                 if not line.strip():
                     continue
                 try:
-                    yield number, json.loads(line), None
+                    value = json.loads(line)
                 except (ValueError, RecursionError) as err:
                     yield number, None, f"the line is not valid JSON ({err})"
+                    continue
+                if _SURROGATE_ESCAPE.search(line) is not None:
+                    value, where = without_lone_surrogates(value, f"line {number}")
+                    _report_repairs(relative, where, builder)
+                yield number, value, None
     except OSError as err:
         raise EvidenceError(
             f"cannot read the file ({err.strerror})", source=source, file=relative
@@ -330,23 +567,43 @@ def iter_csv_rows(
     ``line`` is the file line the row ends on (the header is line 1; a quoted cell
     may span lines). A row with more or fewer cells than the header yields a problem
     instead of a row. A file with no header row, a header that repeats a column
-    name, or one the csv module cannot parse raises ``EvidenceError``.
+    name, or text the csv module cannot parse raises ``EvidenceError`` naming the
+    line; the rows yielded before it stand.
+
+    The reader is strict, so a stray quote that opens a cell and never closes it
+    stops the file with an error instead of swallowing every row after it. A stray
+    quote that a later one closes is caught only if it leaves a row with the wrong
+    number of cells (a bad record); otherwise the rows between the two quotes are
+    read as one cell. Text cannot hold a lone surrogate here: the UTF-8 decoder
+    refuses one, which fails the file.
     """
     csv.field_size_limit(_CSV_FIELD_LIMIT)
     try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            reader = csv.DictReader(handle)
-            _check_header(reader.fieldnames, relative, source)
-            for row in reader:
-                yield _checked_row(reader.line_num, row, len(reader.fieldnames or ()))
+        handle = path.open(encoding="utf-8-sig", newline="")
     except OSError as err:
         raise EvidenceError(
             f"cannot read the file ({err.strerror})", source=source, file=relative
         ) from err
-    except (csv.Error, UnicodeDecodeError) as err:
-        raise EvidenceError(
-            f"the file is not valid UTF-8 CSV ({err})", source=source, file=relative
-        ) from err
+    with handle:
+        reader = csv.DictReader(handle, strict=True)
+        row_start = 1  # the line the row being parsed starts on
+        try:
+            _check_header(reader.fieldnames, relative, source)
+            row_start = reader.line_num + 1
+            for row in reader:
+                yield _checked_row(reader.line_num, row, len(reader.fieldnames or ()))
+                row_start = reader.line_num + 1
+        except OSError as err:
+            raise EvidenceError(
+                f"cannot read the file ({err.strerror})", source=source, file=relative
+            ) from err
+        except (csv.Error, UnicodeDecodeError) as err:
+            raise EvidenceError(
+                f"the file is not valid UTF-8 CSV from line {row_start} ({err}); "
+                "the rows before it are kept, none after it is read",
+                source=source,
+                file=relative,
+            ) from err
 
 
 def _check_header(names: Sequence[str] | None, relative: str, source: str) -> None:
@@ -417,38 +674,101 @@ def check_export_folder(folder: Path, source: str) -> None:
 
 
 def list_evidence(
-    folder: Path, source: str, layout: dict[str, tuple[str, ...]]
+    folder: Path,
+    source: str,
+    layout: dict[str, tuple[str, ...]],
+    *,
+    strays: bool = False,
 ) -> list[Path]:
-    """List the files of every resource in ``layout`` (name -> suffixes read)."""
+    """List what to stage for every resource in ``layout`` (name -> suffixes read).
+
+    That is each resource's files and every other regular file below its folder, so
+    the snapshot keeps what ``read`` then reports as not read. Symbolic links are
+    listed too: the snapshot writer refuses them and records each one, with the
+    resources it belongs to, in the manifest, so the gap it leaves stays visible
+    after staging. With ``strays``, the regular files at the top of ``folder`` that
+    belong to no resource are listed as well (``read`` notes them with
+    ``note_stray_files``).
+    """
     check_export_folder(folder, source)
     paths: list[Path] = []
     for name, suffixes in layout.items():
         try:
-            paths.extend(find_resource_files(folder, name, suffixes).paths)
+            files = find_resource_files(folder, name, suffixes, separate_links=True)
         except OSError as err:
             raise CollectionError(
                 f"cannot list the folder ({err.strerror})", source=source, file=name
             ) from err
+        paths.extend(files.paths)
+        paths.extend(folder / relative for relative in (*files.ignored, *files.links))
+    if strays:
+        paths.extend(folder / relative for relative in stray_files(folder, layout))
     return paths
 
 
+def stray_files(folder: Path, layout: dict[str, tuple[str, ...]]) -> list[str]:
+    """Name the regular, non-hidden files at the top of ``folder`` of no resource."""
+    known = {
+        f"{name}{suffix}".lower() for name, suffixes in layout.items()
+        for suffix in suffixes
+    }  # fmt: skip
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError:
+        return []  # check_export_folder has reported an unreadable folder
+    return [
+        entry.name
+        for entry in entries
+        if not entry.name.startswith(".")
+        and entry.name.lower() not in known
+        and entry.name not in layout
+        and not entry.is_symlink()
+        and entry.is_file()
+    ]
+
+
+def note_stray_files(
+    resource: ResourceData, folder: Path, layout: dict[str, tuple[str, ...]]
+) -> None:
+    """Note, on one resource, the files of the export folder that no resource reads.
+
+    A note, not a gap: such a file (a README, a script) is no resource's evidence.
+    It is staged, so the note is the same when a stored snapshot is read again.
+    """
+    for name in stray_files(folder, layout):
+        resource.warnings.append(
+            f"{resource.name}: the export folder also holds {name}, which is not a "
+            "file of any resource; it is kept in the snapshot but not read"
+        )
+
+
 def start_resource(
-    folder: Path, source: str, name: str, suffixes: tuple[str, ...], *, required: bool
+    folder: Path,
+    source: str,
+    name: str,
+    suffixes: tuple[str, ...],
+    *,
+    required: bool,
+    required_fields: Sequence[str] = (),
+    checks: Sequence[RecordCheck] = (),
 ) -> tuple[ResourceBuilder, list[Path]]:
     """Find a resource's files and grade what is absent before any record is read.
 
     A file or folder that is not there, or a folder with nothing to read, makes the
     resource MISSING, whether or not it is required: an absent optional resource is
     not evidence that there was nothing to find, so the policies that need it are
-    reported not tested.
+    reported not tested. A file below its folder that is not read makes it
+    INCOMPLETE, and a symbolic link in its place makes it FAILED.
     """
-    builder = ResourceBuilder(source, name)
+    builder = ResourceBuilder(
+        source, name, required_fields=required_fields, checks=checks
+    )
     builder.data.required = required
     expected = " or ".join(f"{name}{suffix}" for suffix in suffixes)
     patterns = " or ".join(f"*{suffix}" for suffix in suffixes)
     kind = "required" if required else "optional"
     try:
-        files = find_resource_files(folder, name, suffixes)
+        files = find_resource_files(folder, name, suffixes, separate_links=True)
     except OSError as err:
         problem = EvidenceError(
             f"cannot list the folder ({err.strerror})", source=source, file=f"{name}/"
@@ -456,12 +776,17 @@ def start_resource(
         builder.bad_file(problem)
         return builder, []
     for ignored in files.ignored:
-        builder.note(f"ignored {ignored}: it is not a {patterns} file")
-    if not files.found:
+        builder.unread_file(
+            f"{ignored} is not a {patterns} page file at the top of {name}/, "
+            "so it was not read"
+        )
+    for link in files.links:
+        builder.linked_file(link)
+    if not files.found and not files.links:  # a link has already failed it
         builder.missing(
             f"{kind} file {expected} (or folder {name}/) is not in the export"
         )
-    elif not files.paths:
+    elif files.found and not files.paths:
         builder.missing(f"{kind} folder {name}/ holds no {patterns} file")
     return builder, files.paths
 

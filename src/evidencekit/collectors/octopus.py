@@ -34,11 +34,13 @@ from urllib.parse import urlsplit, urlunsplit
 from evidencekit.collectors._files import (
     FieldProblem,
     Interner,
+    RecordCheck,
     ResourceBuilder,
     check_export_folder,
     envelope_items,
     iter_json_lines,
     list_evidence,
+    note_stray_files,
     page_of,
     paused_garbage_collection,
     preview,
@@ -55,7 +57,7 @@ from evidencekit.collectors.base import (
     register,
 )
 from evidencekit.errors import EvidenceError
-from evidencekit.timeutil import TimestampError, parse_iso_offset
+from evidencekit.timeutil import TimestampError, TimestampRangeError, parse_iso_offset
 
 logger = logging.getLogger(__name__)
 
@@ -262,6 +264,42 @@ _RESOURCES = (
 # one are reported not tested when it is absent.
 _OPTIONAL = frozenset({"servertaskapprovals", *_CONFIG_PROJECTIONS})
 
+# The fields the policies read. A record without one of them (the key absent, not
+# null) is kept and the resource is incomplete: a policy would read the gap as a
+# value (no environment, no deployer, an inactive user).
+_REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
+    "events": ("Category", "UserId", "Occurred"),
+    "deployments": (
+        "EnvironmentId", "TaskId", "ReleaseId", "ProjectId", "DeployedById",
+    ),
+    "tasks": ("State", "StartTime", "CompletedTime"),
+    "releases": ("Version", "ProjectId"),
+    "environments": ("Name",),
+    "runbooks": ("Name",),
+    "runbookruns": ("RunbookId", "TaskId"),
+    "users": ("Username", "IsActive", "EmailAddress"),
+    "teams": ("MemberUserIds",),
+    "userroles": ("GrantedSystemPermissions",),
+    "scopeduserroles": ("TeamId", "UserRoleId", "SpaceId"),
+    "apikeys": ("UserId", "Created"),
+}  # fmt: skip
+
+
+def _finished_without_start(task: Record) -> list[FieldProblem]:
+    """Flag a task that says it finished, with a completion time, but never started."""
+    finished = task.get("State") == "Success" or task.get("IsCompleted") is True
+    if finished and task.get("CompletedTime") and not task.get("StartTime"):
+        reason = (
+            f"the task is {task.get('State')} and completed at "
+            f"{task['CompletedTime']} but has no StartTime"
+        )
+        return [FieldProblem("StartTime", reason)]
+    return []
+
+
+# Checks of whole records: fields that contradict each other.
+_CHECKS: dict[str, tuple[RecordCheck, ...]] = {"tasks": (_finished_without_start,)}
+
 
 def _files_of(name: str) -> tuple[str, ...]:
     if name == "events":
@@ -333,7 +371,7 @@ class OctopusExportCollector:
     def evidence_files(self, folder: Path) -> list[Path]:
         """List the page, archive and list files that ``read`` will use."""
         layout = {spec.name: _suffixes(spec.name) for spec in self.resources}
-        return list_evidence(folder, self.type, layout)
+        return list_evidence(folder, self.type, layout, strays=True)
 
     def read(self, folder: Path, source_name: str) -> SourceData:
         """Read and normalise every resource of an Octopus export folder."""
@@ -344,6 +382,8 @@ class OctopusExportCollector:
             for spec in self.resources:
                 reader = _ResourceReader(folder, source_name, spec)
                 data.resources[spec.name] = reader.read()
+        layout = {spec.name: _suffixes(spec.name) for spec in self.resources}
+        note_stray_files(data.resources[self.resources[0].name], folder, layout)
         _log_summary(data, time.monotonic() - started)
         return data
 
@@ -382,10 +422,12 @@ class _ResourceReader:
             self.spec.name,
             _suffixes(self.spec.name),
             required=self.spec.required,
+            required_fields=_REQUIRED_FIELDS.get(self.spec.name, ()),
+            checks=_CHECKS.get(self.spec.name, ()),
         )
         for path in paths:
             relative = self.intern[relative_name(path, self.folder)]
-            if path.suffix == ".jsonl":
+            if path.suffix.lower() == ".jsonl":
                 self._read_archive(path, relative)
             else:
                 self._read_page(path, relative)
@@ -395,7 +437,7 @@ class _ResourceReader:
     def _read_page(self, path: Path, relative: str) -> None:
         stats = self.builder.open_file(path, relative)
         try:
-            document = read_json(path, relative, self.source)
+            document = read_json(path, relative, self.source, self.builder)
             page = envelope_items(
                 document, relative, self.source, "Items", "TotalResults"
             )
@@ -414,7 +456,8 @@ class _ResourceReader:
     def _read_archive(self, path: Path, relative: str) -> None:
         stats = self.builder.open_file(path, relative)
         try:
-            for line, raw, problem in iter_json_lines(path, relative, self.source):
+            lines = iter_json_lines(path, relative, self.source, self.builder)
+            for line, raw, problem in lines:
                 if problem is not None:
                     self.builder.bad_record(self._problem(problem, relative, line))
                     continue
@@ -434,7 +477,7 @@ class _ResourceReader:
         except EvidenceError as err:
             self.builder.bad_record(err)
             return None
-        self.builder.add(record_id, record, stats)
+        self.builder.add(record_id, record, stats, raw=raw)
         return record_id
 
     def _normalise(self, raw: Any, relative: str, where: str) -> tuple[str, Record]:
@@ -536,6 +579,8 @@ def _timestamp(name: str, value: Any) -> str | None:
         raise FieldProblem(name, _wrong(_Kind.TIME, value))
     try:
         return parse_iso_offset(value)
+    except TimestampRangeError as err:
+        raise FieldProblem(name, str(err)) from err
     except TimestampError as err:
         raise FieldProblem(name, _wrong(_Kind.TIME, value)) from err
 

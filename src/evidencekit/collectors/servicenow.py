@@ -6,7 +6,11 @@ time zone and locale. A field whose value cannot be coerced to its kind (a state
 is not a number, a date that is not a glide date-time) is kept as ``None`` with a
 warning, and the resource is marked incomplete: the record itself, and the evidence
 reference a finding may point to, stay in the data. A record without a ``sys_id``
-cannot be referenced, so it is skipped (and the resource is incomplete too).
+cannot be referenced, so it is skipped (and the resource is incomplete too). A record
+without a field the policies need (``REQUIRED_FIELDS``) is kept, and the table is
+incomplete. A CSV export is parsed strictly: text the csv module cannot parse (a
+quote opened and never closed) fails the table from that line on, keeping the rows
+before it.
 
 Known shortcomings: the Table API sends its record count in the ``X-Total-Count``
 header, which no export file holds, so this reader cannot tell a short table from a
@@ -14,7 +18,9 @@ complete one (the live fetcher checks the count while it pages). An export taken
 with ``sysparm_display_value=true`` has the same shape as a stored-value export and
 is not recognised as such: its labelled states and localised dates fail coercion,
 which marks the table incomplete, but its reference fields (display names, not
-sys_ids) are kept as if they were ids.
+sys_ids) are kept as if they were ids. A stray quote in a CSV cell that a later
+quote happens to close joins the rows between them into one cell; it is caught only
+when that leaves a row with the wrong number of cells.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from evidencekit.collectors._files import (
     envelope_items,
     iter_csv_rows,
     list_evidence,
+    note_stray_files,
     parse_bool_text,
     parse_int_text,
     paused_garbage_collection,
@@ -56,6 +63,16 @@ from evidencekit.timeutil import TimestampError, parse_servicenow
 logger = logging.getLogger(__name__)
 
 _SUFFIXES: tuple[str, ...] = (".json", ".csv")
+
+# The fields the policies read from each table. A record without one of them (the
+# key absent, as when an export's column list left it out) is kept, and the table
+# is incomplete: a policy would otherwise read the gap as "not approved" or "not
+# an emergency". An empty value is a value and passes.
+REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
+    "change_request": ("number", "state", "approval", "type"),
+    "sysapproval_approver": ("sysapproval", "approver", "state"),
+    "sys_user": ("user_name",),
+}
 
 _INTEGER_FIELDS = frozenset({"risk", "impact", "priority", "urgency"})
 _BOOLEAN_FIELDS = frozenset({"active", "cab_required", "on_hold", "locked_out"})
@@ -109,9 +126,8 @@ class ServiceNowExportCollector:
     )
 
     def evidence_files(self, folder: Path) -> list[Path]:
-        """List the table exports that ``read`` will use."""
-        layout = {spec.name: _SUFFIXES for spec in self.resources}
-        return list_evidence(folder, self.type, layout)
+        """List the table exports, and every other file ``read`` reports on."""
+        return list_evidence(folder, self.type, self._layout(), strays=True)
 
     def read(self, folder: Path, source_name: str) -> SourceData:
         """Read and normalise every table export of a ServiceNow folder."""
@@ -122,6 +138,8 @@ class ServiceNowExportCollector:
             for spec in self.resources:
                 reader = _TableReader(folder, source_name, spec)
                 data.resources[spec.name] = reader.read()
+        first = data.resources[self.resources[0].name]
+        note_stray_files(first, folder, self._layout())
         logger.info(
             "collected source=%s type=%s status=%s records=%d elapsed=%.2fs",
             data.name,
@@ -131,6 +149,9 @@ class ServiceNowExportCollector:
             time.monotonic() - started,
         )
         return data
+
+    def _layout(self) -> dict[str, tuple[str, ...]]:
+        return {spec.name: _SUFFIXES for spec in self.resources}
 
 
 class _TableReader:
@@ -152,12 +173,13 @@ class _TableReader:
             self.spec.name,
             _SUFFIXES,
             required=self.spec.required,
+            required_fields=REQUIRED_FIELDS.get(self.spec.name, ()),
         )
         for path in paths:
             relative = self.intern[relative_name(path, self.folder)]
             stats = self.builder.open_file(path, relative)
             try:
-                if path.suffix == ".csv":
+                if path.suffix.lower() == ".csv":
                     self._read_csv(path, stats)
                 else:
                     self._read_json(path, stats)
@@ -166,7 +188,7 @@ class _TableReader:
         return self.builder.finish()
 
     def _read_json(self, path: Path, stats: FileStats) -> None:
-        document = read_json(path, stats.path, self.source)
+        document = read_json(path, stats.path, self.source, self.builder)
         page = _table_items(document, stats.path, self.source)
         for index, raw in enumerate(page.items):
             self._add(raw, stats, f"result[{index}]")
