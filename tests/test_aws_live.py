@@ -291,7 +291,9 @@ def test_report_that_never_completes_is_a_gap_and_details_are_kept(
     assert report.resources["users"].status is SourceStatus.COMPLETE
     data = AwsIamCollector().read(tmp_path / "out", "aws")
     apply_fetch_report(report, data)
-    assert data.resources["credential_report"].status is SourceStatus.MISSING
+    assert (
+        data.resources["credential_report"].status is SourceStatus.FAILED
+    )  # fetched and refused, not absent
     assert data.resources["users"].status is SourceStatus.COMPLETE
     assert data.overall_status() is SourceStatus.INCOMPLETE
 

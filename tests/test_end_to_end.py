@@ -304,3 +304,74 @@ def test_credentials_in_the_opa_url_are_refused_and_not_echoed(tmp_path: Path) -
     assert outcome.exit_code == 2
     assert "must not hold credentials" in outcome.output
     assert "Sup3rSecret" not in outcome.output
+
+
+def test_usage_errors_exit_2_and_a_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
+    config = write_clean_org(tmp_path)
+    outcome = invoke("verify", "--config", str(config), "--store", str(tmp_path))
+    assert outcome.exit_code == 2
+    assert "not both" in outcome.output and "unexpected" not in outcome.output
+
+
+def test_lint_exits_3_when_another_source_failed(tmp_path: Path) -> None:
+    config = write_clean_org(tmp_path)
+    shutil.rmtree(tmp_path / "exports" / "servicenow")
+    outcome = invoke("lint", "--config", str(config))
+    assert outcome.exit_code == 3
+    assert "other evidence of this run is incomplete" in outcome.output
+
+
+def test_evaluate_refuses_a_snapshot_without_a_configured_source(
+    tmp_path: Path,
+) -> None:
+    config = write_clean_org(tmp_path)
+    invoke("collect", "--config", str(config))
+    extra = {"name": "k8s", "type": "kubernetes", "path": "exports/k8s", "cluster": "c"}
+    data = yaml.safe_load(config.read_text("utf-8"))
+    data["sources"].append(extra)
+    config.write_text(yaml.safe_dump(data), "utf-8")
+
+    outcome = invoke("evaluate", "--config", str(config), "--out", str(tmp_path / "o"))
+    assert outcome.exit_code == 2
+    assert "but the config names k8s, octopus, servicenow" in outcome.output
+
+
+def test_a_secret_with_a_line_break_is_refused_without_echoing_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EK_KEY", "API-TOPSECRET123\n")
+    source = {
+        "name": "octopus",
+        "type": "octopus",
+        "url": "https://127.0.0.1:9",
+        "api_key": {"env": "EK_KEY"},
+    }
+    config = write_clean_org(tmp_path)
+    data = yaml.safe_load(config.read_text("utf-8"))
+    data["sources"][0] = source
+    config.write_text(yaml.safe_dump(data), "utf-8")
+    out = tmp_path / "out"
+    outcome = invoke("run", "--config", str(config), "--out", str(out))
+
+    assert outcome.exit_code == 3
+    assert "EK_KEY holds spaces, a line break" in outcome.output
+    for path in [*out.iterdir(), *(tmp_path / "store").rglob("*")]:
+        if path.is_file():
+            assert b"TOPSECRET" not in path.read_bytes(), path
+    assert "TOPSECRET" not in outcome.output
+
+
+def test_credentials_in_a_source_url_are_refused(tmp_path: Path) -> None:
+    config = write_clean_org(tmp_path)
+    data = yaml.safe_load(config.read_text("utf-8"))
+    data["sources"][0] = {
+        "name": "octopus",
+        "type": "octopus",
+        "url": "https://svc:Top-Secret-991@127.0.0.1:9",
+        "api_key": {"env": "EK_KEY"},
+    }
+    config.write_text(yaml.safe_dump(data), "utf-8")
+    outcome = invoke("run", "--config", str(config))
+    assert outcome.exit_code == 2
+    assert "must not hold a user name, password or query" in outcome.output
+    assert "Top-Secret" not in outcome.output

@@ -257,6 +257,7 @@ def test_settings_carry_the_policy_parameters(document: dict[str, Any]) -> None:
         "backup_runbooks": ["Nightly database backup"],
         "emergency_review_days": 5,
         "kubernetes_ignored_subjects": [],
+        "aws_admin_allowlist": [],
         "jsm_allowed_statuses": ["Implementing", "Review", "Completed", "Closed"],
         "account_rotation_days": 90,
         "aws_key_rotation_days": 90,

@@ -341,3 +341,10 @@ def test_cell_limit_counts_utf16_units_for_emoji() -> None:
     assert len(text.encode("utf-16-le")) // 2 <= EXCEL_CELL_LIMIT
     assert text.endswith("full value in results.json]")
     assert text.startswith("\U0001f600")
+
+
+def test_line_separators_and_c1_controls_are_shown_not_obeyed() -> None:
+    text = cell_text("a\u2028[forged] line\u2029b\x85c\x9bd")
+    assert text.splitlines() == [text]
+    for code in ("U+2028", "U+2029", "U+0085", "U+009B"):
+        assert code in text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -13,6 +14,7 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from evidencekit import __version__, runner
@@ -53,6 +55,12 @@ def _handle_errors(func: F) -> F:
         verbose = click.get_current_context().find_root().params.get("verbose", 0)
         try:
             return func(*args, **kwargs)
+        except click.ClickException:
+            raise  # click prints usage errors itself and exits 2
+        except BrokenPipeError:
+            # The reader of our output went away (`| head`): nothing is wrong.
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115  (for the exit flush)
+            sys.exit(int(ExitCode.OK))
         except ConfigError as err:
             _fail(err, ExitCode.USAGE, verbose)
         except SnapshotError as err:
@@ -73,7 +81,12 @@ def _handle_errors(func: F) -> F:
 def _fail(err: Exception, code: ExitCode, verbose: int) -> None:
     if verbose:
         logger.exception("evidencekit stopped")
-    stderr.print(f"[bold red]error:[/] {err}", highlight=False, markup=True)
+    stderr.print(
+        f"[bold red]error:[/] {escape(str(err))}",
+        highlight=False,
+        markup=True,
+        soft_wrap=True,
+    )
     sys.exit(int(code))
 
 
@@ -98,6 +111,8 @@ def main(verbose: int) -> None:
     if verbose < 2:  # WeasyPrint warns about fonts on every PDF; not a run problem
         logging.getLogger("weasyprint").setLevel(logging.ERROR)
         logging.getLogger("fontTools").setLevel(logging.ERROR)
+        # urllib3 logs each retry with its URL; our HTTP layer reports the outcome.
+        logging.getLogger("urllib3").setLevel(logging.ERROR)
     logging.getLogger("evidencekit").setLevel(levels.get(verbose, logging.DEBUG))
 
 
@@ -176,7 +191,10 @@ def lint(config_path: Path) -> None:
     policies = load_policies(config.policy_dir or bundled_dir("policies"))
     for line in lint_lines(result, policies):
         click.echo(line)
-    sys.exit(int(lint_exit_code(result, policies)))
+    code = lint_exit_code(result, policies)
+    if not result.evidence_complete:  # a failed source wins over lint findings
+        code = ExitCode.INCOMPLETE
+    sys.exit(int(code))
 
 
 @main.command()

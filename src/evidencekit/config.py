@@ -122,6 +122,7 @@ class PolicySettings(_Strict):
     unused_target_days: int = Field(default=30, ge=1, le=3650, strict=True)
     max_deployment_steps: int = Field(default=20, ge=1, le=1000, strict=True)
     kubernetes_ignored_subjects: list[str] = Field(default_factory=list)
+    aws_admin_allowlist: list[str] = Field(default_factory=list)  # keys or ARNs
     jsm_allowed_statuses: list[str] = Field(
         default_factory=lambda: ["Implementing", "Review", "Completed", "Closed"],
         min_length=1,

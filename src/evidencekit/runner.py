@@ -113,6 +113,14 @@ def open_snapshot(config: Config, snapshot_id: str | None) -> Collection:
             f"({recorded.get('timezone')}), but the config's period is "
             f"{wanted['start']}..{wanted['end']} ({wanted['timezone']})"
         )
+    collected = {entry["name"] for entry in snapshot.manifest.get("sources", [])}
+    configured = {source.name for source in config.sources}
+    if collected != configured:
+        raise ConfigError(
+            f"snapshot {snapshot.id} holds sources {', '.join(sorted(collected))}, "
+            f"but the config names {', '.join(sorted(configured))}: a configured "
+            "source missing from it would read as not collected"
+        )
     return Collection(snapshot=snapshot, sources=read_snapshot(snapshot))
 
 

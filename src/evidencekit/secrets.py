@@ -21,4 +21,10 @@ class SecretRef(BaseModel):
         value = os.environ.get(self.env)
         if not value:
             raise ConfigError(f"environment variable {self.env} is not set")
+        if value != value.strip() or not value.isprintable():
+            # Never echo the value: an HTTP library would quote it in its error.
+            raise ConfigError(
+                f"environment variable {self.env} holds spaces, a line break or "
+                "another control character around or inside the secret; remove them"
+            )
         return value

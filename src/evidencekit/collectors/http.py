@@ -360,6 +360,24 @@ class HttpClient:
 # ---------------------------------------------------------------------------- config
 
 
+def check_api_url(value: str) -> str:
+    """Accept an https:// base URL (http only on loopback) that holds no credentials.
+
+    Credentials or a query in the URL would be shown wherever the source's location
+    is (logs, reports), so they are refused; secrets go in ``{env: NAME}`` settings.
+    """
+    parts = urlsplit(value)
+    if parts.username is not None or parts.password is not None or parts.query:
+        raise ValueError(
+            "the url must not hold a user name, password or query; give "
+            "credentials as {env: NAME} settings"
+        )
+    loopback = parts.scheme == "http" and parts.hostname in _LOOPBACK
+    if not (parts.scheme == "https" or loopback) or not parts.hostname:
+        raise ValueError("the url must be https:// (plain http only for localhost)")
+    return value.rstrip("/")
+
+
 class ApiSource(BaseModel):
     """Settings every live API source shares: where it is and how hard to push it."""
 
@@ -377,13 +395,7 @@ class ApiSource(BaseModel):
     @field_validator("url")
     @classmethod
     def _https(cls, value: str) -> str:
-        parts = urlsplit(value)
-        loopback = parts.scheme == "http" and parts.hostname in _LOOPBACK
-        if not (parts.scheme == "https" or loopback) or not parts.hostname:
-            raise ValueError(
-                f"{value!r} must be an https:// URL (plain http only for localhost)"
-            )
-        return value.rstrip("/")
+        return check_api_url(value)
 
     def client_settings(self) -> dict[str, Any]:
         """Keyword arguments for ``HttpClient`` taken from these settings."""
@@ -487,6 +499,12 @@ def apply_fetch_report(report: FetchReport, data: SourceData) -> None:
     """
     for name, fetch in report.resources.items():
         resource = data.resources.get(name)
+        if resource is not None and fetch.problems and (
+            resource.status is SourceStatus.MISSING
+        ):
+            # Not absent but refused or broken (a 403, a 5xx): a gap, not "optional
+            # and not there", so the policies that need it cannot pass as out of scope.
+            resource.status = SourceStatus.FAILED
         for problem in fetch.problems:
             if resource is not None:
                 resource.mark_incomplete(f"live fetch: {problem}")

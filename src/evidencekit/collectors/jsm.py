@@ -38,7 +38,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
-from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
@@ -62,7 +61,7 @@ from evidencekit.collectors.base import (
     SourceData,
     register,
 )
-from evidencekit.collectors.http import ApiSource
+from evidencekit.collectors.http import ApiSource, check_api_url
 from evidencekit.errors import EvidenceError
 from evidencekit.secrets import SecretRef
 from evidencekit.timeutil import TimestampError, parse_epoch_millis, parse_iso_offset
@@ -73,7 +72,6 @@ ISSUE_KEY = re.compile(r"^[A-Z][A-Z0-9_]+-[0-9]+$")
 FIELDS_FILE = "fields.json"
 _SUFFIXES: tuple[str, ...] = (".json",)
 _NUMERIC_ID = r"^[0-9]+$"
-_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 # The page folders of the export layout; changelog/ is read as status_changes.
 _FOLDERS = ("requests", "approvals", "changelog")
@@ -130,13 +128,7 @@ class JsmSource(ApiSource):
         # validates; a given url is held to the same https rule.
         if value is None:
             return None
-        parts = urlsplit(value)
-        loopback = parts.scheme == "http" and parts.hostname in _LOOPBACK
-        if not (parts.scheme == "https" or loopback) or not parts.hostname:
-            raise ValueError(
-                f"{value!r} must be an https:// URL (plain http only for localhost)"
-            )
-        return value.rstrip("/")
+        return check_api_url(value)
 
     @field_validator("service_desks", "request_types")
     @classmethod

@@ -289,7 +289,10 @@ class _FolderReader:
         resolver = GrantResolver(self.source, resources)
         grants.data.records = resolver.resolve()
         for warning in resolver.warnings:
-            grants.note(warning)
+            # A binding to a role that is not in the export means the export is
+            # partial (a real cluster always has cluster-admin, say): a gap, not
+            # a note, or the subjects' real access would read as none.
+            grants.gap(warning)
         resources[GRANTS] = grants.finish()
         return resources
 

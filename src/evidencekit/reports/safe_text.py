@@ -41,12 +41,16 @@ FORMULA_PREFIXES = (
     "\uff20",
 )
 
+# C0 and C1 controls (C1 holds NEL and the 8-bit CSI some terminals obey), the line
+# and paragraph separators (str.splitlines() breaks on them), bidi controls and
+# lone surrogates.
 _HIDDEN_AND_LAYOUT = re.compile(
-    r"[\x00-\x1f\x7f\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+    r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u061c\u202a-\u202e"
+    r"\u2066-\u2069\ud800-\udfff]"
 )
 _HIDDEN = re.compile(
-    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200e\u200f\u061c\u202a-\u202e"
-    r"\u2066-\u2069\ud800-\udfff]"
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u061c"
+    r"\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
 )
 
 
