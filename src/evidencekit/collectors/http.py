@@ -499,8 +499,10 @@ def apply_fetch_report(report: FetchReport, data: SourceData) -> None:
     """
     for name, fetch in report.resources.items():
         resource = data.resources.get(name)
-        if resource is not None and fetch.problems and (
-            resource.status is SourceStatus.MISSING
+        if (
+            resource is not None
+            and fetch.problems
+            and (resource.status is SourceStatus.MISSING)
         ):
             # Not absent but refused or broken (a 403, a 5xx): a gap, not "optional
             # and not there", so the policies that need it cannot pass as out of scope.
