@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from email.utils import formatdate
+from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -22,8 +23,10 @@ from evidencekit.collectors.http import (
     HttpError,
     ResourceFetch,
     apply_fetch_report,
+    page_listener,
     redact,
     redact_headers,
+    write_file,
 )
 from evidencekit.errors import CollectionError
 from evidencekit.results import SourceStatus
@@ -427,3 +430,15 @@ def test_map_stops_queued_calls_after_an_error(httpserver: HTTPServer, sleeps: S
         client.map(call, range(50))
 
     assert len(started) < 50
+
+
+def test_page_listener_hears_every_page_written(tmp_path: Path) -> None:
+    heard: list[tuple[str, str]] = []
+    with page_listener(lambda dest, relative: heard.append((dest.name, relative))):
+        write_file(tmp_path / "octopus", "events/system.page-0001.json", b"{}")
+        write_file(tmp_path / "octopus", "events/system.page-0002.json", b"{}")
+    write_file(tmp_path / "octopus", "events/system.page-0003.json", b"{}")
+    assert heard == [
+        ("octopus", "events/system.page-0001.json"),
+        ("octopus", "events/system.page-0002.json"),
+    ]

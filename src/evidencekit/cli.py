@@ -19,6 +19,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from evidencekit import __version__, runner
 from evidencekit.collectors.base import SourceData
+from evidencekit.collectors.http import page_listener
 from evidencekit.config import Config, load_config
 from evidencekit.controls.catalogue import load_catalogue
 from evidencekit.controls.mapping import coverage
@@ -298,21 +299,40 @@ def controls(framework: str | None, as_json: bool) -> None:
 
 
 def _collect_with_progress(config: Config) -> runner.Collection:
+    """Collect; on a terminal, show a bar per source with its pages and records."""
     if not stderr.is_terminal:
         return runner.collect(config)
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed}/{task.total} sources"),
+        TextColumn("{task.fields[pages]} pages"),
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=stderr, transient=True) as progress:
-        task = progress.add_task("collecting", total=len(config.sources))
+        tasks = {
+            source.name: progress.add_task(f"{source.name}: collecting", pages=0)
+            for source in config.sources
+        }
 
-        def advance(name: str, data: SourceData) -> None:
-            progress.update(task, advance=1, description=f"collected {name}")
+        def page(dest: Path, relative: str) -> None:
+            task = tasks.get(dest.name)  # a live fetch writes into <scratch>/<name>
+            if task is not None:
+                pages = progress.tasks[task].fields["pages"] + 1
+                progress.update(task, pages=pages)
 
-        return runner.collect(config, on_source=advance)
+        def done(name: str, data: SourceData) -> None:
+            records = sum(len(r.records) for r in data.resources.values())
+            pages = sum(len(r.files) for r in data.resources.values())
+            progress.update(
+                tasks[name],
+                total=1,
+                completed=1,
+                pages=pages,
+                description=f"{name}: {records:,} records, {data.overall_status()}",
+            )
+
+        with page_listener(page):
+            return runner.collect(config, on_source=done)
 
 
 def _print_summary(result: RunResult, code: ExitCode, written: list[Path]) -> None:

@@ -8,8 +8,9 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -684,6 +685,23 @@ def _write_page(
 # ------------------------------------------------------------------------------ files
 
 
+PageListener = Callable[[Path, str], None]
+_page_listeners: list[PageListener] = []
+
+
+@contextmanager
+def page_listener(listener: PageListener) -> Iterator[None]:
+    """Call ``listener(dest, relative path)`` for every page a live fetch writes.
+
+    The CLI uses it for its progress bars; nothing else depends on it.
+    """
+    _page_listeners.append(listener)
+    try:
+        yield
+    finally:
+        _page_listeners.remove(listener)
+
+
 def write_file(dest: Path, relative: str, body: bytes) -> None:
     """Write bytes under ``dest`` atomically, so a crash leaves no half page."""
     target = dest / relative
@@ -691,6 +709,8 @@ def write_file(dest: Path, relative: str, body: bytes) -> None:
     partial = target.with_name(target.name + ".part")
     partial.write_bytes(body)
     os.replace(partial, target)
+    for listener in tuple(_page_listeners):
+        listener(dest, relative)
 
 
 def safe_name(value: str) -> bool:
