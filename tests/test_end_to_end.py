@@ -375,3 +375,18 @@ def test_credentials_in_a_source_url_are_refused(tmp_path: Path) -> None:
     assert outcome.exit_code == 2
     assert "must not hold a user name, password or query" in outcome.output
     assert "Top-Secret" not in outcome.output
+
+
+def test_verbose_errors_do_not_echo_a_password_in_a_url(tmp_path: Path) -> None:
+    config = write_clean_org(tmp_path)
+    data = yaml.safe_load(config.read_text("utf-8"))
+    data["sources"][0] = {
+        "name": "octopus",
+        "type": "octopus",
+        "url": "https://user:Pw-991-secret@127.0.0.1:9",
+        "api_key": {"env": "EK_KEY"},
+    }
+    config.write_text(yaml.safe_dump(data), "utf-8")
+    outcome = CliRunner().invoke(main, ["-v", "run", "--config", str(config)])
+    assert outcome.exit_code == 2
+    assert "Pw-991-secret" not in outcome.output

@@ -212,7 +212,9 @@ def parse_config(raw: dict[str, Any], *, origin: str = "config") -> Config:
     try:
         return Config.model_validate(raw)
     except ValidationError as err:
-        raise ConfigError(f"{origin} is invalid:\n{_describe(err)}") from err
+        # `from None`: pydantic's own error quotes the input values, which may hold
+        # a secret (a password in a URL), and -v prints the chained traceback.
+        raise ConfigError(f"{origin} is invalid:\n{_describe(err)}") from None
 
 
 def _describe(err: ValidationError) -> str:
