@@ -131,11 +131,7 @@ def main(verbose: int) -> None:
 def run(config_path: Path, out_dir: Path) -> None:
     """Collect, evaluate and report: the whole audit run."""
     config = load_config(config_path)
-    collection = _collect_with_progress(config)
-    result = runner.evaluate(config, collection)
-    code = runner.exit_code(result)
-    written = write_reports(result, out_dir)
-    runner.record_run(config, result, code)
+    result, code, written = runner.run(config, out_dir, _collect_with_progress)
     _print_summary(result, code, written)
     sys.exit(int(code))
 

@@ -239,10 +239,14 @@ def record_run(config: Config, result: RunResult, code: ExitCode) -> None:
     store.close()
 
 
-def run(config: Config, out_dir: Path) -> tuple[RunResult, ExitCode, list[Path]]:
-    """Collect, evaluate and report in one go."""
+def run(
+    config: Config,
+    out_dir: Path,
+    collect_with: Callable[[Config], Collection] = collect,
+) -> tuple[RunResult, ExitCode, list[Path]]:
+    """Collect, evaluate and report in one go; ``collect_with`` may add progress."""
     started = time.monotonic()
-    collection = collect(config)
+    collection = collect_with(config)
     result = evaluate(config, collection)
     code = exit_code(result)
     written = write_reports(result, out_dir)
